@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Errors;
+
+namespace EgressLab.ProxyInstance.AccessLog;
+
+/// <summary>Renders access log lines in Squid's native format or as JSON.</summary>
+internal static class AccessLogFormatter
+{
+    /// <summary>
+    /// Squid's native format, <c>%ts.%03tu %6tr %>a %Ss/%03>Hs %&lt;st %rm %ru %[un %Sh/%&lt;a %mt</c>, followed by
+    /// the rule that decided and the error code: tools that read the first ten fields keep working.
+    /// </summary>
+    public static void WriteSquid(StringBuilder line, AccessLogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        ArgumentNullException.ThrowIfNull(entry);
+        var unixMs = entry.Time.ToUnixTimeMilliseconds();
+        line.Append(CultureInfo.InvariantCulture, $"{unixMs / 1000}.{unixMs % 1000:D3} ");
+        line.Append(((long)entry.Duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture).PadLeft(6)).Append(' ');
+        line.Append(entry.Client?.ToString() ?? "-").Append(' ');
+        line.Append(ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)).Append('/').Append(entry.Status.ToString("D3", CultureInfo.InvariantCulture)).Append(' ');
+        line.Append(entry.BytesDown.ToString(CultureInfo.InvariantCulture)).Append(' ');
+        line.Append(Token(entry.Method)).Append(' ');
+        line.Append(Token(entry.Target)).Append(' ');
+        line.Append(Token(entry.User)).Append(' ');
+        line.Append(entry.Upstream is null ? "HIER_NONE/-" : $"HIER_DIRECT/{entry.Upstream}").Append(' ');
+        line.Append(Token(entry.ContentType)).Append(' ');
+        line.Append(Token(entry.Rule)).Append(' ');
+        line.Append(ProxyErrorResponses.Code(entry.Error));
+    }
+
+    public static void WriteJson(Utf8JsonWriter json, AccessLogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(entry);
+        json.WriteStartObject();
+        json.WriteString("time", entry.Time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        json.WriteNumber("duration_ms", Math.Round(entry.Duration.TotalMilliseconds, 3));
+        json.WriteString("client", entry.Client?.ToString());
+        json.WriteString("user", entry.User);
+        json.WriteString("method", entry.Method);
+        json.WriteString("target", entry.Target);
+        json.WriteString("kind", entry.Tunnel ? "tunnel" : "http");
+        json.WriteString("result", $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}/{entry.Status:D3}");
+        json.WriteNumber("status", entry.Status);
+        json.WriteString("decision", entry.Decision);
+        json.WriteString("rule", entry.Rule);
+        json.WriteString("reason", entry.Reason);
+        json.WriteString("error", entry.Error == ProxyError.None ? null : ProxyErrorResponses.Code(entry.Error));
+        json.WriteString("detail", entry.Detail);
+        json.WriteString("upstream", entry.Upstream?.ToString());
+        json.WriteString("sni", entry.Sni);
+        json.WriteNumber("bytes_up", entry.BytesUp);
+        json.WriteNumber("bytes_down", entry.BytesDown);
+        json.WriteNumber("dns_ms", Math.Round(entry.DnsTime.TotalMilliseconds, 3));
+        json.WriteNumber("connect_ms", Math.Round(entry.ConnectTime.TotalMilliseconds, 3));
+        json.WriteString("content_type", entry.ContentType);
+        json.WriteEndObject();
+    }
+
+    public static string Format(AccessLogEntry entry, AccessLogFormat format)
+    {
+        if (format == AccessLogFormat.Json)
+        {
+            using var buffer = new MemoryStream();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                WriteJson(json, entry);
+            }
+
+            return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        var line = new StringBuilder(192);
+        WriteSquid(line, entry);
+        return line.ToString();
+    }
+
+    // Squid writes "-" for an absent field; a field must never contain the separator.
+    private static string Token(string? value) =>
+        string.IsNullOrEmpty(value) ? "-" : value.AsSpan().IndexOfAny(" \t\r\n") >= 0 ? Uri.EscapeDataString(value) : value;
+}

@@ -1,0 +1,88 @@
+using System.Text;
+using System.Threading.Channels;
+using EgressLab.ProxyInstance.Configuration;
+
+namespace EgressLab.ProxyInstance.AccessLog;
+
+/// <summary>
+/// Writes access log lines on a background task so that requests never wait on disk. The queue is unbounded
+/// on purpose: an access log that drops lines cannot be audited, and the writer outpaces any request rate.
+/// It is disposed with the host, after the server has drained, so every line queued by the last request is
+/// written before the file is closed.
+/// </summary>
+internal sealed partial class AccessLogWriter : IAsyncDisposable
+{
+    private readonly Channel<AccessLogEntry> _queue = Channel.CreateUnbounded<AccessLogEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly AccessLogFormat _format;
+    private readonly string? _path;
+    private readonly ILogger<AccessLogWriter> _logger;
+
+    public AccessLogWriter(RuntimeSettingsStore settings, ILogger<AccessLogWriter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _format = settings.Current.AccessLogFormat;
+        _path = settings.Current.AccessLogPath;
+        _logger = logger;
+        _loop = Task.Run(WriteLoopAsync);
+    }
+
+    private readonly Task _loop;
+
+    public void Write(AccessLogEntry entry) => _queue.Writer.TryWrite(entry);
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    // No cancellation token: the loop ends when the queue is completed and drained, never earlier.
+    private async Task WriteLoopAsync()
+    {
+        Stream stream = _path is null
+            ? Console.OpenStandardOutput()
+            : new FileStream(_path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete });
+        await using (stream.ConfigureAwait(false))
+        {
+            var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+            await using (writer.ConfigureAwait(false))
+            {
+                var line = new StringBuilder(256);
+                var reader = _queue.Reader;
+                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    while (reader.TryRead(out var entry))
+                    {
+                        line.Clear();
+                        if (_format == AccessLogFormat.Json)
+                        {
+                            line.Append(AccessLogFormatter.Format(entry, AccessLogFormat.Json));
+                        }
+                        else
+                        {
+                            AccessLogFormatter.WriteSquid(line, entry);
+                        }
+
+                        line.Append('\n');
+                        await writer.WriteAsync(line, CancellationToken.None).ConfigureAwait(false);
+                    }
+
+                    try
+                    {
+                        await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (IOException ex)
+                    {
+                        Log.WriteFailed(_logger, _path ?? "stdout", ex);
+                    }
+                }
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(500, LogLevel.Error, "Writing the access log to {Path} failed")]
+        public static partial void WriteFailed(ILogger logger, string path, Exception exception);
+    }
+}

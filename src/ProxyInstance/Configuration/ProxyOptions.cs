@@ -1,0 +1,145 @@
+namespace EgressLab.ProxyInstance.Configuration;
+
+/// <summary>The <c>Proxy</c> configuration section: the file format, bound from JSON and environment variables.</summary>
+/// <remarks>
+/// These types are the data transfer shape only. The hot path never reads them: they are validated and
+/// compiled into an immutable runtime model (see <see cref="RuntimeSettings"/>) that is swapped atomically on reload.
+/// </remarks>
+internal sealed class ProxyOptions
+{
+    public const string SectionName = "Proxy";
+
+    /// <summary>Endpoints the proxy listens on, as <c>address:port</c>. The default is <c>0.0.0.0:3128</c>.</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>Endpoint of the admin server (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>). The default is <c>127.0.0.1:9128</c>; an empty string turns it off.</summary>
+    public string? AdminListen { get; set; }
+
+    public PolicyOptions Policy { get; set; } = new();
+
+    public AccessLogOptions AccessLog { get; set; } = new();
+
+    public AuthenticationOptions Authentication { get; set; } = new();
+
+    public HeaderOptions Headers { get; set; } = new();
+
+    public TimeoutOptions Timeouts { get; set; } = new();
+
+    public DnsOptions Dns { get; set; } = new();
+
+    public LimitOptions Limits { get; set; } = new();
+}
+
+internal sealed class PolicyOptions
+{
+    /// <summary><c>Allow</c> or <c>Deny</c>: what happens when no rule matches. The default is <c>Deny</c>.</summary>
+    public string? DefaultAction { get; set; }
+
+    /// <summary>Refuse destinations whose address is loopback, private, link-local, CGNAT, multicast, the proxy's own, and so on. The default is <c>true</c>.</summary>
+    public bool? DenyPrivateDestinations { get; set; }
+
+    /// <summary>CIDRs exempt from <see cref="DenyPrivateDestinations"/>. The default is none.</summary>
+    public List<string> AllowedPrivateDestinations { get; set; } = [];
+
+    /// <summary><c>true</c>/<c>Require</c>, <c>AllowMissing</c> or <c>false</c>/<c>Off</c>: whether a tunnel's TLS SNI must match the CONNECT host. The default is <c>Require</c>.</summary>
+    public string? RequireSniMatch { get; set; }
+
+    /// <summary>Rules, evaluated in order; the first that matches decides.</summary>
+    public List<RuleOptions> Rules { get; set; } = [];
+}
+
+internal sealed class RuleOptions
+{
+    /// <summary>Name reported in logs, metrics and error responses. Required and unique.</summary>
+    public string? Name { get; set; }
+
+    /// <summary><c>Allow</c> or <c>Deny</c>. Required.</summary>
+    public string? Action { get; set; }
+
+    /// <summary>Client CIDRs. Absent: any client.</summary>
+    public List<string>? Sources { get; set; }
+
+    /// <summary>Destination name patterns: <c>example.com</c> (exact), <c>.example.com</c> (name and subdomains), <c>*.example.com</c> (subdomains only). Absent: any name.</summary>
+    public List<string>? Domains { get; set; }
+
+    /// <summary>CIDRs that IP-literal destinations must fall in. Absent: any address.</summary>
+    public List<string>? DestinationCidrs { get; set; }
+
+    /// <summary>Destination ports. Absent: 80 and 443 only.</summary>
+    public List<int>? Ports { get; set; }
+
+    /// <summary>HTTP methods, <c>CONNECT</c> included. Absent: any method.</summary>
+    public List<string>? Methods { get; set; }
+
+    /// <summary>Authenticated user names. Absent: anyone, authenticated or not.</summary>
+    public List<string>? Users { get; set; }
+}
+
+internal sealed class AccessLogOptions
+{
+    /// <summary><c>squid</c> (Squid's native access.log format) or <c>json</c>. The default is <c>squid</c>.</summary>
+    public string? Format { get; set; }
+
+    /// <summary>File to append to; absent or <c>-</c> writes to standard output. The default is standard output.</summary>
+    public string? Path { get; set; }
+}
+
+internal sealed class AuthenticationOptions
+{
+    /// <summary><c>None</c> or <c>Basic</c>. The default is <c>None</c>.</summary>
+    public string? Scheme { get; set; }
+
+    /// <summary>File of <c>user:hash</c> lines, hashes in SHA-crypt form (<c>$6$...</c> or <c>$5$...</c>, as from <c>openssl passwd -6</c>).</summary>
+    public string? UsersFile { get; set; }
+
+    /// <summary>Realm sent in <c>Proxy-Authenticate</c>. The default is <c>egress-proxy</c>.</summary>
+    public string? Realm { get; set; }
+}
+
+internal sealed class HeaderOptions
+{
+    /// <summary>Add a <c>Via</c> header to forwarded plain-HTTP requests and responses. The default is <c>false</c>.</summary>
+    public bool? AddVia { get; set; }
+
+    /// <summary>Append the client address to <c>X-Forwarded-For</c> on forwarded plain-HTTP requests. The default is <c>false</c>.</summary>
+    public bool? AddXForwardedFor { get; set; }
+}
+
+internal sealed class TimeoutOptions
+{
+    /// <summary>How long a DNS lookup may take. The default is 5 seconds.</summary>
+    public TimeSpan? Dns { get; set; }
+
+    /// <summary>How long a TCP connect to a destination may take. The default is 10 seconds.</summary>
+    public TimeSpan? Connect { get; set; }
+
+    /// <summary>How long a tunnel may carry no bytes in either direction before it is closed. The default is 5 minutes.</summary>
+    public TimeSpan? TunnelIdle { get; set; }
+
+    /// <summary>How long the request head (request line and headers) may take to arrive. The default is 30 seconds.</summary>
+    public TimeSpan? RequestHeaders { get; set; }
+
+    /// <summary>How long a plain-HTTP upstream may take to start its response. The default is 60 seconds.</summary>
+    public TimeSpan? UpstreamResponse { get; set; }
+
+    /// <summary>How long a tunnel waits for the client's TLS ClientHello when SNI is checked. The default is 10 seconds.</summary>
+    public TimeSpan? ClientHello { get; set; }
+
+    /// <summary>On SIGTERM, how long open requests and tunnels may run before they are closed. The default is 30 seconds.</summary>
+    public TimeSpan? Drain { get; set; }
+}
+
+internal sealed class DnsOptions
+{
+    /// <summary>Static name-to-address entries consulted before the system resolver, like Squid's <c>hosts_file</c>. The default is none.</summary>
+    public Dictionary<string, List<string>> Hosts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+internal sealed class LimitOptions
+{
+    /// <summary>Largest request head (request line plus headers), in bytes. The default is 65536.</summary>
+    public int? MaxRequestHeadBytes { get; set; }
+
+    /// <summary>Most connections open at once from clients. The default is 10000.</summary>
+    public int? MaxConnections { get; set; }
+}

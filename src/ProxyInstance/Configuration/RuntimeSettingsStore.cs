@@ -1,0 +1,162 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using EgressLab.ProxyInstance.Metrics;
+
+namespace EgressLab.ProxyInstance.Configuration;
+
+/// <summary>
+/// Holds the settings in force and replaces them when the configuration file (or the users file) changes,
+/// or on SIGHUP. A new configuration that fails validation is logged with every problem and never replaces
+/// the one in force.
+/// </summary>
+internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
+{
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
+
+    private readonly ConfigSource _source;
+    private readonly IReadOnlyCollection<IPAddress>? _ownAddresses;
+    private readonly ILogger<RuntimeSettingsStore> _logger;
+    private readonly ProxyMetrics _metrics;
+    private readonly List<FileSystemWatcher> _watchers = [];
+    private readonly Lock _reloadLock = new();
+    private readonly ITimer? _debounceTimer;
+    private PosixSignalRegistration? _sighup;
+    private volatile RuntimeSettings _current;
+
+    public RuntimeSettingsStore(RuntimeSettings initial, ConfigSource source, IReadOnlyCollection<IPAddress>? ownAddresses,
+        ILogger<RuntimeSettingsStore> logger, ProxyMetrics metrics, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _current = initial;
+        _source = source;
+        _ownAddresses = ownAddresses;
+        _logger = logger;
+        _metrics = metrics;
+        _debounceTimer = timeProvider.CreateTimer(_ => Reload("file change"), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The settings in force. Read it once per request or tunnel and use that snapshot throughout.</summary>
+    public RuntimeSettings Current => _current;
+
+    /// <summary>Raised after new settings are in force.</summary>
+    public event Action<RuntimeSettings>? Changed;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_source.FilePath is { } file)
+        {
+            Watch(file);
+        }
+
+        if (_current.UsersFile is { } usersFile)
+        {
+            Watch(usersFile);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                Reload("SIGHUP");
+            });
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        DisposeWatchers();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads the configuration again; returns whether the new settings are now in force.</summary>
+    public bool Reload(string trigger)
+    {
+        lock (_reloadLock)
+        {
+            var loaded = ConfigLoader.Load(_source);
+            var errors = new List<ConfigError>(loaded.Errors);
+            RuntimeSettings? next = null;
+            if (loaded.Options is { } options)
+            {
+                RuntimeSettings.TryCreate(options, _source.Describe(), _ownAddresses, errors, out next);
+            }
+
+            if (next is null)
+            {
+                _metrics.RecordReload(ok: false);
+                var problems = string.Join("; ", errors.Select(e => $"{ConfigPath.ToJsonPath(e.Path)}: {e.Message}"));
+                Log.ReloadRejected(_logger, _source.Describe(), trigger, errors.Count, problems);
+                return false;
+            }
+
+            var previous = _current;
+            foreach (var setting in previous.RestartOnlyDifferences(next))
+            {
+                Log.RestartRequired(_logger, setting);
+            }
+
+            _current = next;
+            _metrics.RecordReload(ok: true);
+            Log.Reloaded(_logger, _source.Describe(), trigger, next.Policy.RuleCount);
+            Changed?.Invoke(next);
+            return true;
+        }
+    }
+
+    private void Watch(string file)
+    {
+        var fullPath = Path.GetFullPath(file);
+        var directory = Path.GetDirectoryName(fullPath);
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return;
+        }
+
+        // Watch the directory, not the file: editors and config managers replace files by rename.
+        var watcher = new FileSystemWatcher(directory, Path.GetFileName(fullPath))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        watcher.Changed += OnFileEvent;
+        watcher.Created += OnFileEvent;
+        watcher.Renamed += OnFileEvent;
+        watcher.EnableRaisingEvents = true;
+        _watchers.Add(watcher);
+    }
+
+    // A save is often several events (truncate, write, close): reload once they settle.
+    private void OnFileEvent(object sender, FileSystemEventArgs e) => _debounceTimer?.Change(Debounce, Timeout.InfiniteTimeSpan);
+
+    private void DisposeWatchers()
+    {
+        foreach (var watcher in _watchers)
+        {
+            watcher.Dispose();
+        }
+
+        _watchers.Clear();
+        _sighup?.Dispose();
+        _sighup = null;
+    }
+
+    public void Dispose()
+    {
+        DisposeWatchers();
+        _debounceTimer?.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(100, LogLevel.Information, "Configuration reloaded from {Source} after {Trigger}: {RuleCount} rules in force")]
+        public static partial void Reloaded(ILogger logger, string source, string trigger, int ruleCount);
+
+        [LoggerMessage(101, LogLevel.Error, "Configuration from {Source} rejected after {Trigger}, the previous policy stays in force. {ErrorCount} problem(s): {Problems}")]
+        public static partial void ReloadRejected(ILogger logger, string source, string trigger, int errorCount, string problems);
+
+        [LoggerMessage(102, LogLevel.Warning, "Setting {Setting} changed; it takes effect only after a restart")]
+        public static partial void RestartRequired(ILogger logger, string setting);
+    }
+}

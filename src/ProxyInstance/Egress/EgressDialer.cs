@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Metrics;
+
+namespace EgressLab.ProxyInstance.Egress;
+
+/// <summary>The outcome of opening a connection to a destination.</summary>
+internal readonly record struct EgressResult(Socket? Socket, ProxyError Error, string? Detail, IPAddress? Address, TimeSpan DnsTime, TimeSpan ConnectTime)
+{
+    public bool Succeeded => Socket is not null;
+}
+
+/// <summary>
+/// The only place the proxy dials out. It resolves a name once, checks every address with the
+/// <see cref="DestinationGuard"/>, and connects to exactly the address it checked, so that a DNS answer
+/// that changes between a check and a connect (rebinding) cannot reach a private address.
+/// </summary>
+internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, RuntimeSettingsStore settingsStore, ProxyMetrics metrics, ILogger<EgressDialer> logger)
+{
+    /// <summary>Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/>, or says why it cannot.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the client went away).</exception>
+    public async ValueTask<EgressResult> ConnectAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        var settings = settingsStore.Current;
+        var kind = HostLiteral.Classify(host, out var literal);
+        if (kind == HostKind.Invalid)
+        {
+            return Fail(ProxyError.InvalidRequest, $"'{host}' is not a valid host name or address");
+        }
+
+        var dnsTime = TimeSpan.Zero;
+        IPAddress[] addresses;
+        if (literal is not null)
+        {
+            addresses = [literal];
+        }
+        else if (settings.StaticHosts.TryGetValue(host.TrimEnd('.'), out var pinned))
+        {
+            addresses = pinned;
+        }
+        else
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var dnsTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            dnsTimeout.CancelAfter(settings.DnsTimeout);
+            try
+            {
+                addresses = await resolver.ResolveAsync(host, dnsTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Fail(ProxyError.DnsTimeout, null, Stopwatch.GetElapsedTime(started));
+            }
+            catch (SocketException ex)
+            {
+                Log.DnsFailed(logger, host, ex.SocketErrorCode);
+                return Fail(ProxyError.DnsFailure, DnsMessage(ex), Stopwatch.GetElapsedTime(started));
+            }
+
+            dnsTime = Stopwatch.GetElapsedTime(started);
+            metrics.RecordDns(dnsTime);
+            if (addresses.Length == 0)
+            {
+                return Fail(ProxyError.DnsFailure, "the name has no addresses", dnsTime);
+            }
+        }
+
+        // Check every address first; dial only those that pass, in the resolver's order.
+        var allowed = new List<IPAddress>(addresses.Length);
+        string? denied = null;
+        foreach (var address in addresses)
+        {
+            var verdict = settings.Guard.Check(address);
+            if (verdict.Allowed)
+            {
+                // An IPv4-mapped address can only be reached over IPv4; every other address is dialled as checked.
+                allowed.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+            }
+            else
+            {
+                denied ??= $"{address} ({Describe(verdict.Class)})";
+            }
+        }
+
+        if (allowed.Count == 0)
+        {
+            return Fail(ProxyError.DestinationPrivate, denied, dnsTime);
+        }
+
+        var connectStarted = Stopwatch.GetTimestamp();
+        using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connectTimeout.CancelAfter(settings.ConnectTimeout);
+        SocketError lastError = SocketError.HostUnreachable;
+        IPAddress lastAddress = allowed[0];
+        foreach (var address in allowed)
+        {
+            lastAddress = address;
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var owned = socket;
+            try
+            {
+                await connector.ConnectAsync(socket, new IPEndPoint(address, port), connectTimeout.Token).ConfigureAwait(false);
+                var connectTime = Stopwatch.GetElapsedTime(connectStarted);
+                metrics.RecordConnect(connectTime);
+                owned = null;
+                return new EgressResult(socket, ProxyError.None, null, address, dnsTime, connectTime);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new EgressResult(null, ProxyError.ConnectTimeout, null, address, dnsTime, Stopwatch.GetElapsedTime(connectStarted));
+            }
+            catch (SocketException ex)
+            {
+                lastError = ex.SocketErrorCode;
+                Log.ConnectFailed(logger, address, port, ex.SocketErrorCode);
+            }
+            finally
+            {
+                // Every path but success disposes the half-built socket, including our own cancellation.
+                owned?.Dispose();
+            }
+        }
+
+        return new EgressResult(null, ProxyError.ConnectFailed, ConnectMessage(lastError), lastAddress, dnsTime, Stopwatch.GetElapsedTime(connectStarted));
+    }
+
+    private static EgressResult Fail(ProxyError error, string? detail, TimeSpan dnsTime = default) =>
+        new(null, error, detail, null, dnsTime, TimeSpan.Zero);
+
+    private static string DnsMessage(SocketException ex) => ex.SocketErrorCode switch
+    {
+        SocketError.HostNotFound => "no such name",
+        SocketError.NoData => "the name has no addresses",
+        SocketError.TryAgain => "the DNS server did not answer",
+        _ => ex.SocketErrorCode.ToString(),
+    };
+
+    private static string ConnectMessage(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.NetworkUnreachable => "network unreachable",
+        SocketError.HostUnreachable => "host unreachable",
+        SocketError.ConnectionReset => "connection reset",
+        _ => error.ToString(),
+    };
+
+    private static string Describe(AddressClass addressClass) => addressClass switch
+    {
+        AddressClass.Loopback => "loopback",
+        AddressClass.Private => "private network",
+        AddressClass.LinkLocal => "link-local",
+        AddressClass.CarrierGradeNat => "carrier-grade NAT",
+        AddressClass.Unspecified => "unspecified",
+        AddressClass.Multicast => "multicast",
+        AddressClass.Broadcast => "broadcast",
+        AddressClass.UniqueLocal => "IPv6 unique-local",
+        AddressClass.Reserved => "reserved",
+        AddressClass.Metadata => "cloud metadata service",
+        AddressClass.ProxyOwn => "the proxy's own address",
+        _ => addressClass.ToString(),
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(300, LogLevel.Debug, "DNS lookup of {Host} failed: {Error}")]
+        public static partial void DnsFailed(ILogger logger, string host, SocketError error);
+
+        [LoggerMessage(301, LogLevel.Debug, "Connect to {Address}:{Port} failed: {Error}")]
+        public static partial void ConnectFailed(ILogger logger, IPAddress address, int port, SocketError error);
+    }
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Net;
+using EgressLab.ProxyInstance.AccessLog;
+using EgressLab.ProxyInstance.Authentication;
+using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Metrics;
+using EgressLab.ProxyInstance.Policy;
+using EgressLab.ProxyInstance.Tunnel;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace EgressLab.ProxyInstance.Forwarding;
+
+/// <summary>
+/// The plain-HTTP path: an absolute-form request is authenticated, decided by the policy and, when allowed,
+/// forwarded with YARP's <see cref="IHttpForwarder"/> through the <see cref="EgressHttpClient"/>.
+/// Bodies stream in both directions; nothing is buffered whole.
+/// </summary>
+internal sealed partial class ForwardProxyMiddleware(
+    RequestDelegate next,
+    RuntimeSettingsStore settingsStore,
+    IHttpForwarder forwarder,
+    EgressHttpClient httpClient,
+    ProxyMetrics metrics,
+    AccessLogWriter accessLog,
+    TimeProvider timeProvider,
+    ILogger<ForwardProxyMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _ = next;
+        var settings = settingsStore.Current;
+        var started = Stopwatch.GetTimestamp();
+        var time = timeProvider.GetUtcNow();
+        var request = context.Request;
+        var client = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.ToString();
+        var entry = new AccessLogEntry
+        {
+            Time = time,
+            Duration = TimeSpan.Zero,
+            Client = client,
+            Method = request.Method,
+            Target = rawTarget,
+            Tunnel = false,
+            Status = 0,
+            Error = ProxyError.None,
+            Decision = "none",
+        };
+
+        var requestBody = new CountingStream(request.Body);
+        var responseBody = new CountingStream(context.Response.Body);
+        request.Body = requestBody;
+        context.Response.Body = responseBody;
+        try
+        {
+            entry = await ForwardAsync(context, settings, client, rawTarget, entry).ConfigureAwait(false);
+        }
+        finally
+        {
+            entry = entry with
+            {
+                Duration = Stopwatch.GetElapsedTime(started),
+                Status = entry.Status == 0 ? context.Response.StatusCode : entry.Status,
+                BytesUp = requestBody.Count,
+                BytesDown = responseBody.Count,
+                ContentType = context.Response.ContentType,
+            };
+            metrics.AddBytes(requestBody.Count, responseBody.Count);
+            accessLog.Write(entry);
+        }
+    }
+
+    private async Task<AccessLogEntry> ForwardAsync(HttpContext context, RuntimeSettings settings, IPAddress? client, string rawTarget, AccessLogEntry entry)
+    {
+        var aborted = context.RequestAborted;
+        if (HttpMethods.IsConnect(context.Request.Method))
+        {
+            // Kestrel's HTTP layer owns this connection now and cannot hand it over as a tunnel.
+            const string detail = "CONNECT must be the first request on a connection; open a new connection for the tunnel";
+            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, detail, settings).ConfigureAwait(false);
+        }
+
+        switch (ProxyTarget.TryParse(rawTarget, out var target))
+        {
+            case ProxyTargetError.NotAbsolute:
+                return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
+                    "this is a forward proxy: send an absolute URL such as GET http://example.com/ (set http_proxy), or use CONNECT for HTTPS", settings).ConfigureAwait(false);
+            case ProxyTargetError.UnsupportedScheme:
+                return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
+                    "only http:// URLs are forwarded; use CONNECT for HTTPS (set https_proxy)", settings).ConfigureAwait(false);
+            case ProxyTargetError.InvalidAuthority:
+                return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
+                    "the URL's authority must be host[:port] with a port from 1 to 65535, without userinfo", settings).ConfigureAwait(false);
+        }
+
+        string? user = null;
+        if (settings.Credentials is { } credentials)
+        {
+            if (!BasicCredentials.TryParse(context.Request.Headers.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
+            {
+                return await FailAsync(context, entry, ProxyError.AuthenticationRequired, rawTarget, null, settings).ConfigureAwait(false);
+            }
+
+            user = name;
+            entry = entry with { User = user };
+        }
+
+        var kind = HostLiteral.Classify(target.Host, out var literal);
+        if (kind == HostKind.Invalid)
+        {
+            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, $"'{target.Host}' is not a valid host name or address", settings).ConfigureAwait(false);
+        }
+
+        var host = literal?.ToString() ?? target.Host;
+        var decision = settings.Policy.Decide(new PolicyRequest(client ?? IPAddress.None, user, context.Request.Method, host, target.Port));
+        entry = entry with { Decision = decision.IsAllowed ? "allow" : "deny", Rule = decision.RuleName, Reason = decision.Reason.ToString() };
+        metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "http");
+        if (!decision.IsAllowed)
+        {
+            return await FailAsync(context, entry, ProxyError.AccessDenied, rawTarget, TunnelConnectionMiddleware.PolicyDetail(decision), settings).ConfigureAwait(false);
+        }
+
+        var uriHost = literal is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? $"[{literal}]" : host;
+        var prefix = target.Port == 80 ? $"http://{uriHost}" : $"http://{uriHost}:{target.Port}";
+        if (!Uri.TryCreate(prefix + target.PathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }, out var requestUri))
+        {
+            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, "the URL cannot be parsed", settings).ConfigureAwait(false);
+        }
+
+        var trace = new EgressTrace();
+        var transformer = new ForwardingTransformer(requestUri, settings.AddVia, settings.AddXForwardedFor, trace);
+        var config = new ForwarderRequestConfig
+        {
+            ActivityTimeout = settings.UpstreamResponseTimeout,
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        var error = await forwarder.SendAsync(context, prefix, httpClient.Invoker, config, transformer, aborted).ConfigureAwait(false);
+        entry = entry with
+        {
+            Upstream = trace.Result.Address,
+            DnsTime = trace.Result.DnsTime,
+            ConnectTime = trace.Result.ConnectTime,
+        };
+        if (error == ForwarderError.None)
+        {
+            return entry;
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var egress = EgressHttpClient.FindEgressException(exception);
+        var (outcome, why) = egress is not null
+            ? (egress.Result.Error, egress.Result.Detail)
+            : error switch
+            {
+                ForwarderError.RequestTimedOut => (ProxyError.UpstreamTimeout, (string?)null),
+                ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+                    or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient => (ProxyError.None, "client went away"),
+                _ => (ProxyError.UpstreamFailed, exception?.Message),
+            };
+        if (egress is not null)
+        {
+            entry = entry with { Upstream = egress.Result.Address, DnsTime = egress.Result.DnsTime, ConnectTime = egress.Result.ConnectTime };
+        }
+
+        Log.ForwardFailed(logger, rawTarget, error, ProxyErrorResponses.Code(outcome), why ?? "-");
+        if (outcome == ProxyError.None || context.Response.HasStarted)
+        {
+            // The client left, or the response was already under way: YARP has aborted the connection.
+            return entry with { Error = outcome == ProxyError.None ? ProxyError.None : outcome, Detail = why };
+        }
+
+        return await FailAsync(context, entry, outcome, rawTarget, why, settings).ConfigureAwait(false);
+    }
+
+    private async Task<AccessLogEntry> FailAsync(HttpContext context, AccessLogEntry entry, ProxyError error, string target, string? detail, RuntimeSettings settings)
+    {
+        metrics.RecordError(ProxyErrorResponses.Code(error));
+        context.Response.Headers.Remove(HeaderNames.ContentLength);
+        await ProxyErrorResponses.WriteAsync(context, error, target, detail, settings.Realm, context.RequestAborted).ConfigureAwait(false);
+        return entry with { Error = error, Status = ProxyErrorResponses.StatusCode(error), Detail = detail };
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(400, LogLevel.Information, "Forwarding {Target} failed at {Stage}: {Code} ({Detail})")]
+        public static partial void ForwardFailed(ILogger logger, string target, ForwarderError stage, string code, string detail);
+    }
+}

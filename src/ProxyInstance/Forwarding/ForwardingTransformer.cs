@@ -1,0 +1,112 @@
+using System.Net.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace EgressLab.ProxyInstance.Forwarding;
+
+/// <summary>
+/// Header handling for forwarded requests and responses. YARP's base transformer already drops the
+/// fixed hop-by-hop headers (Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade, Proxy-*); a proxy must
+/// also drop every header the Connection field names (RFC 9110 §7.6.1), and never pass on credentials meant
+/// for itself.
+/// </summary>
+/// <remarks>
+/// Kestrel rewrites a request's Connection field to a bare <c>keep-alive</c> or <c>close</c> when it carries either
+/// token, so names listed next to those tokens never reach us; names in a Connection field without them do.
+/// See docs/decisions/0002-connection-nominated-headers.md.
+/// </remarks>
+internal sealed class ForwardingTransformer : HttpTransformer
+{
+    public const string ViaValue = "1.1 egress-proxy";
+
+    private readonly bool _addVia;
+    private readonly bool _addXForwardedFor;
+    private readonly Uri _requestUri;
+    private readonly EgressTrace _trace;
+
+    public ForwardingTransformer(Uri requestUri, bool addVia, bool addXForwardedFor, EgressTrace trace)
+    {
+        _requestUri = requestUri;
+        _trace = trace;
+        _addVia = addVia;
+        _addXForwardedFor = addXForwardedFor;
+    }
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        ArgumentNullException.ThrowIfNull(proxyRequest);
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+        var incoming = httpContext.Request.Headers;
+        RemoveNominated(incoming.Connection, proxyRequest.Headers, proxyRequest.Content?.Headers);
+        RemoveNominated(incoming["Proxy-Connection"], proxyRequest.Headers, proxyRequest.Content?.Headers);
+        proxyRequest.Headers.Remove(HeaderNames.ProxyAuthorization);
+        proxyRequest.Headers.Remove("Proxy-Connection");
+
+        // The raw target, not a re-encoding of the decoded path: forward the bytes the client sent.
+        proxyRequest.RequestUri = _requestUri;
+        proxyRequest.Options.Set(EgressTrace.Key, _trace);
+        proxyRequest.Headers.Host = _requestUri.IsDefaultPort ? _requestUri.Authority : $"{_requestUri.Host}:{_requestUri.Port}";
+
+        if (_addVia)
+        {
+            proxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Via, ViaValue);
+        }
+
+        if (_addXForwardedFor && httpContext.Connection.RemoteIpAddress is { } client)
+        {
+            var address = client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client;
+            var existing = incoming["X-Forwarded-For"];
+            proxyRequest.Headers.Remove("X-Forwarded-For");
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For",
+                StringValues.IsNullOrEmpty(existing) ? address.ToString() : $"{existing}, {address}");
+        }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var copied = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
+        if (proxyResponse is null)
+        {
+            return copied;
+        }
+
+        var headers = httpContext.Response.Headers;
+        if (proxyResponse.Headers.TryGetValues(HeaderNames.Connection, out var nominated))
+        {
+            foreach (var value in nominated)
+            {
+                foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    headers.Remove(name);
+                }
+            }
+        }
+
+        if (_addVia)
+        {
+            headers.Append(HeaderNames.Via, ViaValue);
+        }
+
+        return copied;
+    }
+
+    private static void RemoveNominated(StringValues connection, System.Net.Http.Headers.HttpHeaders headers, System.Net.Http.Headers.HttpHeaders? contentHeaders)
+    {
+        foreach (var value in connection)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                headers.Remove(name);
+                contentHeaders?.Remove(name);
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using EgressLab.ProxyInstance.AccessLog;
+using EgressLab.ProxyInstance.Admin;
+using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Forwarding;
+using EgressLab.ProxyInstance.Metrics;
+using EgressLab.ProxyInstance.Tunnel;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
+using Serilog.Extensions.Logging;
+
+namespace EgressLab.ProxyInstance.Hosting;
+
+/// <summary>The endpoints the proxy actually bound, known once the server has started (port 0 picks one).</summary>
+internal sealed class BoundEndpoints
+{
+    internal List<ListenOptions> ProxyListeners { get; } = [];
+    internal ListenOptions? AdminListener { get; set; }
+
+    public IReadOnlyList<IPEndPoint> Proxy => ProxyListeners.Select(l => l.IPEndPoint!).ToList();
+    public IPEndPoint? Admin => AdminListener?.IPEndPoint;
+
+    public bool IsAdmin(ConnectionInfo connection)
+    {
+        if (AdminListener?.IPEndPoint is not { } admin || connection.LocalPort != admin.Port)
+        {
+            return false;
+        }
+
+        return admin.Address.Equals(IPAddress.Any) || admin.Address.Equals(IPAddress.IPv6Any)
+            || (connection.LocalIpAddress is { } local && (local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local).Equals(admin.Address));
+    }
+}
+
+/// <summary>Builds the proxy's web application from validated settings.</summary>
+internal static class ProxyApplication
+{
+    public static WebApplication Build(RuntimeSettings settings, ConfigSource source, IConfiguration? configuration,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.Sources.Clear();
+        if (configuration is not null)
+        {
+            builder.Configuration.AddConfiguration(configuration);
+        }
+
+        var serilog = CreateLogger(configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new SerilogLoggerProvider(serilog, dispose: true));
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<ProxyMetrics>();
+        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddSingleton(sp => new RuntimeSettingsStore(settings, source, null,
+            sp.GetRequiredService<ILogger<RuntimeSettingsStore>>(), sp.GetRequiredService<ProxyMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RuntimeSettingsStore>());
+        builder.Services.AddSingleton<IHostResolver, SystemHostResolver>();
+        builder.Services.AddSingleton<ISocketConnector, SocketConnector>();
+        builder.Services.AddSingleton<EgressDialer>();
+        builder.Services.AddSingleton<EgressHttpClient>();
+        builder.Services.AddSingleton<AccessLogWriter>();
+        builder.Services.AddSingleton<DrainSignal>();
+        builder.Services.AddHttpForwarder();
+        var bound = new BoundEndpoints();
+        builder.Services.AddSingleton(bound);
+        configureServices?.Invoke(builder.Services);
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            // Absolute-form targets carry the authority; Kestrel then takes Host from it (RFC 9112 §3.2.2).
+            kestrel.AllowHostHeaderOverride = true;
+            kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
+            kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxRequestHeadBytes;
+            kestrel.Limits.RequestHeadersTimeout = settings.RequestHeadersTimeout;
+            kestrel.Limits.MaxRequestBodySize = null;
+            foreach (var endPoint in settings.Listen)
+            {
+                kestrel.Listen(endPoint, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(next => new TunnelConnectionMiddleware(next, kestrel.ApplicationServices).OnConnectionAsync);
+                    bound.ProxyListeners.Add(listen);
+                });
+            }
+
+            if (settings.AdminListen is { } admin)
+            {
+                kestrel.Listen(admin, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    bound.AdminListener = listen;
+                });
+            }
+        });
+
+        var app = builder.Build();
+        // Resolve now so the meter listener sees every instrument from the first request.
+        app.Services.GetRequiredService<PrometheusExporter>();
+        app.Use(async (context, next) =>
+        {
+            if (bound.IsAdmin(context.Connection))
+            {
+                await AdminEndpoints.HandleAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+        app.UseMiddleware<ForwardProxyMiddleware>();
+        return app;
+    }
+
+    private static Serilog.Core.Logger CreateLogger(IConfiguration? configuration)
+    {
+        var logger = new LoggerConfiguration().MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information);
+        if (configuration?.GetSection("Serilog").Exists() == true)
+        {
+            logger.ReadFrom.Configuration(configuration);
+        }
+        else
+        {
+            // Operational logs go to stderr so that stdout carries only the access log when it is logged there.
+            logger.WriteTo.Console(standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose,
+                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+        }
+
+        return logger.CreateLogger();
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace EgressLab.ProxyInstance.Metrics;
+
+/// <summary>The proxy's instruments, on the meter <see cref="MeterName"/>. Recording methods do not allocate.</summary>
+internal sealed class ProxyMetrics : IDisposable
+{
+    public const string MeterName = "EgressLab.Proxy";
+
+    public const string DecisionAllow = "allow";
+    public const string DecisionDeny = "deny";
+    public const string KindHttp = "http";
+    public const string KindTunnel = "tunnel";
+    public const string DefaultRule = "default";
+
+    /// <summary>Bucket upper bounds, in seconds, for DNS and connect durations: 0.5 ms to 10 s.</summary>
+    public static IReadOnlyList<double> DurationBuckets { get; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private const string SuccessResult = "success";
+    private const string FailureResult = "failure";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly UpDownCounter<long> _activeTunnels;
+    private readonly Counter<long> _bytesUp;
+    private readonly Counter<long> _bytesDown;
+    private readonly Histogram<double> _dnsDuration;
+    private readonly Histogram<double> _connectDuration;
+    private readonly Counter<long> _sniMismatches;
+    private readonly Counter<long> _errors;
+    private readonly Counter<long> _reloads;
+
+    public ProxyMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(new MeterOptions(MeterName));
+
+        var durationAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
+        _requests = _meter.CreateCounter<long>("proxy_requests_total", "{request}", "Requests and CONNECT tunnels, by policy decision, deciding rule and kind.");
+        _activeTunnels = _meter.CreateUpDownCounter<long>("proxy_active_tunnels", "{tunnel}", "CONNECT tunnels open now.");
+        _bytesUp = _meter.CreateCounter<long>("proxy_bytes_up_total", "By", "Bytes relayed from clients to origins.");
+        _bytesDown = _meter.CreateCounter<long>("proxy_bytes_down_total", "By", "Bytes relayed from origins to clients.");
+        _dnsDuration = _meter.CreateHistogram("proxy_dns_duration_seconds", "s", "Time to resolve a destination host name.", tags: null, durationAdvice);
+        _connectDuration = _meter.CreateHistogram("proxy_upstream_connect_duration_seconds", "s", "Time to open the TCP connection to an origin.", tags: null, durationAdvice);
+        _sniMismatches = _meter.CreateCounter<long>("proxy_sni_mismatch_total", "{tunnel}", "Tunnels refused because the TLS SNI did not match the CONNECT host.");
+        _errors = _meter.CreateCounter<long>("proxy_errors_total", "{error}", "Failed requests, by error code.");
+        _reloads = _meter.CreateCounter<long>("proxy_config_reloads_total", "{reload}", "Configuration reloads, by result.");
+
+        var startTime = ProcessStartTimeSeconds();
+        _meter.CreateObservableGauge("process_start_time_seconds", () => startTime, "s", "Start time of the process since the Unix epoch.");
+    }
+
+    /// <summary>One request (<see cref="KindHttp"/>) or CONNECT (<see cref="KindTunnel"/>) and the policy's verdict on it.</summary>
+    public void RecordRequest(string decision, string rule, string kind) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("decision", decision), new KeyValuePair<string, object?>("rule", rule), new KeyValuePair<string, object?>("kind", kind));
+
+    public void TunnelOpened() => _activeTunnels.Add(1);
+
+    public void TunnelClosed() => _activeTunnels.Add(-1);
+
+    /// <summary>Bytes relayed since the last call: <paramref name="up"/> client to origin, <paramref name="down"/> origin to client.</summary>
+    public void AddBytes(long up, long down)
+    {
+        // Counters only go up; zero adds are skipped as they cost a callback for nothing.
+        if (up > 0)
+        {
+            _bytesUp.Add(up);
+        }
+
+        if (down > 0)
+        {
+            _bytesDown.Add(down);
+        }
+    }
+
+    public void RecordDns(TimeSpan duration) => _dnsDuration.Record(duration.TotalSeconds);
+
+    public void RecordConnect(TimeSpan duration) => _connectDuration.Record(duration.TotalSeconds);
+
+    public void SniMismatch() => _sniMismatches.Add(1);
+
+    /// <summary>One failed request, by its error code (e.g. <c>ERR_DNS_FAIL</c>).</summary>
+    public void RecordError(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
+
+    public void RecordReload(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? SuccessResult : FailureResult));
+
+    public void Dispose() => _meter.Dispose();
+
+    private static double ProcessStartTimeSeconds()
+    {
+        using var process = Process.GetCurrentProcess();
+        return (process.StartTime.ToUniversalTime() - DateTime.UnixEpoch).TotalSeconds;
+    }
+}

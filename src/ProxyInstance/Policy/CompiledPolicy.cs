@@ -1,0 +1,62 @@
+using System.Net;
+
+namespace EgressLab.ProxyInstance.Policy;
+
+/// <summary>The access policy, validated and compiled by <see cref="PolicyCompiler"/>. Immutable and thread-safe.</summary>
+internal sealed class CompiledPolicy
+{
+    private static readonly PolicyDecision DefaultAllowDecision = new(PolicyAction.Allow, PolicyReason.DefaultAllow, null);
+    private static readonly PolicyDecision DefaultDenyDecision = new(PolicyAction.Deny, PolicyReason.DefaultDeny, null);
+
+    private readonly CompiledRule[] _rules;
+    private readonly PolicyDecision _defaultDecision;
+
+    internal CompiledPolicy(
+        IEnumerable<CompiledRule> rules,
+        PolicyAction defaultAction,
+        bool denyPrivateDestinations,
+        IEnumerable<IPNetwork> allowedPrivateDestinations,
+        SniMode sniMode)
+    {
+        _rules = [.. rules];
+        _defaultDecision = defaultAction == PolicyAction.Allow ? DefaultAllowDecision : DefaultDenyDecision;
+        DenyPrivateDestinations = denyPrivateDestinations;
+        AllowedPrivateDestinations = [.. allowedPrivateDestinations];
+        SniMode = sniMode;
+    }
+
+    /// <summary>Whether destinations with private, loopback, link-local and similar addresses are refused.</summary>
+    public bool DenyPrivateDestinations { get; }
+
+    /// <summary>Networks exempt from <see cref="DenyPrivateDestinations"/>.</summary>
+    public IReadOnlyList<IPNetwork> AllowedPrivateDestinations { get; }
+
+    public SniMode SniMode { get; }
+
+    public int RuleCount => _rules.Length;
+
+    /// <summary>The default action's decision, used when no rule matches.</summary>
+    public PolicyDecision DefaultDecision => _defaultDecision;
+
+    /// <summary>
+    /// Evaluates the rules in order; the first whose every condition matches decides, otherwise the default action.
+    /// </summary>
+    /// <remarks>
+    /// The host is classified and normalised once here, not per rule. Allocation-free for ASCII names and for
+    /// rules without IP conditions; parsing an IP literal or encoding a Unicode name allocates.
+    /// </remarks>
+    public PolicyDecision Decide(in PolicyRequest request)
+    {
+        Span<char> buffer = stackalloc char[HostName.MaxLength];
+        var destination = Destination.Classify(request.Host, buffer);
+        foreach (var rule in _rules)
+        {
+            if (rule.Matches(request, destination))
+            {
+                return rule.Decision;
+            }
+        }
+
+        return _defaultDecision;
+    }
+}

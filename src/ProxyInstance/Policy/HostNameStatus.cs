@@ -1,0 +1,14 @@
+namespace EgressLab.ProxyInstance.Policy;
+
+/// <summary>Outcome of <see cref="HostName.Normalize"/>.</summary>
+internal enum HostNameStatus
+{
+    Valid,
+    Empty,
+    TooLong,
+    EmptyLabel,
+    LabelTooLong,
+    InvalidCharacter,
+    HyphenAtLabelEdge,
+    InvalidInternationalName,
+}

@@ -1,0 +1,53 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace EgressLab.ProxyInstance.Tunnel;
+
+/// <summary>
+/// Writes to the client side of a tunnel. Kestrel's output pipe cannot half-close: completing it shuts the
+/// whole socket, which would cut off a client still sending after the destination finished. So when Kestrel
+/// exposes the socket we write to it directly, after the request head, while nothing else writes to it.
+/// </summary>
+internal sealed class ClientSink
+{
+    private readonly Socket? _socket;
+    private readonly PipeWriter _output;
+
+    public ClientSink(ConnectionContext connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        _output = connection.Transport.Output;
+    }
+
+    public bool SupportsHalfClose => _socket is not null;
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (_socket is null)
+        {
+            await _output.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        while (!data.IsEmpty)
+        {
+            var sent = await _socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    /// <summary>Sends FIN to the client while still reading what it sends (TCP half-close).</summary>
+    public async ValueTask ShutdownSendAsync()
+    {
+        if (_socket is null)
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+            return;
+        }
+
+        _socket.Shutdown(SocketShutdown.Send);
+    }
+}

@@ -1,0 +1,218 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace EgressLab.ProxyInstance.Tunnel;
+
+/// <summary>How a tunnel's relay ended.</summary>
+internal enum TunnelEnd
+{
+    /// <summary>Both sides closed their sending half.</summary>
+    Closed,
+
+    /// <summary>No byte moved in either direction for the idle timeout.</summary>
+    IdleTimeout,
+
+    /// <summary>The client reset or vanished.</summary>
+    ClientFailed,
+
+    /// <summary>The destination reset or vanished.</summary>
+    UpstreamFailed,
+
+    /// <summary>The proxy closed the tunnel (shutdown past the drain time).</summary>
+    Aborted,
+}
+
+internal readonly record struct RelayResult(long BytesUp, long BytesDown, TunnelEnd End);
+
+/// <summary>
+/// Copies bytes both ways until both sides have closed, honouring half-close: when one side sends FIN the
+/// other side's sending half is shut down and the opposite direction keeps flowing.
+/// </summary>
+/// <remarks>
+/// The destination-to-client direction waits with a zero-byte receive and rents its buffer only while data
+/// is ready, so an idle tunnel holds no buffer; the client-to-destination direction sends straight from
+/// Kestrel's pooled input pipe. Nothing is allocated per chunk.
+/// </remarks>
+internal sealed class TunnelRelay
+{
+    private const int BufferSize = 32 * 1024;
+
+    private readonly PipeReader _clientInput;
+    private readonly ClientSink _clientSink;
+    private readonly Socket _upstream;
+    private readonly TimeSpan _idleTimeout;
+    private readonly TimeProvider _timeProvider;
+    private long _lastActivity;
+    private long _bytesUp;
+    private long _bytesDown;
+    private int _end = -1;
+
+    public TunnelRelay(PipeReader clientInput, ClientSink clientSink, Socket upstream, TimeSpan idleTimeout, TimeProvider timeProvider)
+    {
+        _clientInput = clientInput;
+        _clientSink = clientSink;
+        _upstream = upstream;
+        _idleTimeout = idleTimeout;
+        _timeProvider = timeProvider;
+    }
+
+    public async Task<RelayResult> RunAsync(CancellationToken abort)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        Touch();
+        var watchdog = WatchIdleAsync(stop);
+        var up = PumpUpAsync(stop);
+        var down = PumpDownAsync(stop);
+        await Task.WhenAll(up, down).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        await watchdog.ConfigureAwait(false);
+        if (abort.IsCancellationRequested)
+        {
+            SetEnd(TunnelEnd.Aborted);
+        }
+
+        SetEnd(TunnelEnd.Closed);
+        return new RelayResult(Interlocked.Read(ref _bytesUp), Interlocked.Read(ref _bytesDown), (TunnelEnd)_end);
+    }
+
+    private async Task PumpUpAsync(CancellationTokenSource stop)
+    {
+        var token = stop.Token;
+        try
+        {
+            while (true)
+            {
+                var result = await _clientInput.ReadAsync(token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    await SendAllAsync(_upstream, segment, token).ConfigureAwait(false);
+                }
+
+                Interlocked.Add(ref _bytesUp, buffer.Length);
+                if (!buffer.IsEmpty)
+                {
+                    Touch();
+                }
+
+                _clientInput.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            // The client sent FIN: pass it on and keep the other direction open.
+            _upstream.Shutdown(SocketShutdown.Send);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (SocketException)
+        {
+            Fail(TunnelEnd.UpstreamFailed, stop);
+        }
+        catch (ObjectDisposedException)
+        {
+            Fail(TunnelEnd.Aborted, stop);
+        }
+        catch (IOException)
+        {
+            // Kestrel reports a client reset on the input pipe as an IOException (ConnectionResetException).
+            Fail(TunnelEnd.ClientFailed, stop);
+        }
+    }
+
+    private async Task PumpDownAsync(CancellationTokenSource stop)
+    {
+        var token = stop.Token;
+        var clientFailed = false;
+        try
+        {
+            while (true)
+            {
+                await _upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                try
+                {
+                    var read = await _upstream.ReceiveAsync(buffer, SocketFlags.None, token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    clientFailed = true;
+                    await _clientSink.SendAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
+                    clientFailed = false;
+                    Interlocked.Add(ref _bytesDown, read);
+                    Touch();
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+
+            // The destination sent FIN: pass it on and keep reading from the client.
+            clientFailed = true;
+            await _clientSink.ShutdownSendAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (SocketException)
+        {
+            Fail(clientFailed ? TunnelEnd.ClientFailed : TunnelEnd.UpstreamFailed, stop);
+        }
+        catch (ObjectDisposedException)
+        {
+            Fail(TunnelEnd.Aborted, stop);
+        }
+        catch (IOException)
+        {
+            Fail(TunnelEnd.ClientFailed, stop);
+        }
+    }
+
+    private async Task WatchIdleAsync(CancellationTokenSource stop)
+    {
+        var token = stop.Token;
+        try
+        {
+            while (true)
+            {
+                var idleFor = _timeProvider.GetElapsedTime(Interlocked.Read(ref _lastActivity));
+                if (idleFor >= _idleTimeout)
+                {
+                    Fail(TunnelEnd.IdleTimeout, stop);
+                    return;
+                }
+
+                await Task.Delay(_idleTimeout - idleFor, _timeProvider, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken token)
+    {
+        while (!data.IsEmpty)
+        {
+            var sent = await socket.SendAsync(data, SocketFlags.None, token).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    private void Touch() => Interlocked.Exchange(ref _lastActivity, _timeProvider.GetTimestamp());
+
+    private void SetEnd(TunnelEnd end) => Interlocked.CompareExchange(ref _end, (int)end, -1);
+
+    private void Fail(TunnelEnd end, CancellationTokenSource stop)
+    {
+        SetEnd(end);
+        stop.Cancel();
+    }
+}

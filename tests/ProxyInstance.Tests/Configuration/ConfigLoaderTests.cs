@@ -1,0 +1,193 @@
+using System.Net;
+using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Policy;
+
+namespace EgressLab.ProxyInstance.Tests.Configuration;
+
+public sealed class ConfigLoaderTests
+{
+    private static (RuntimeSettings? Settings, List<ConfigError> Errors) Load(string? json, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        string? path = null;
+        if (json is not null)
+        {
+            path = Path.Combine(Path.GetTempPath(), $"egress-config-{Guid.NewGuid():N}.json");
+            File.WriteAllText(path, json);
+        }
+
+        try
+        {
+            var source = new ConfigSource(path, UseEnvironment: false, overrides);
+            var loaded = ConfigLoader.Load(source);
+            var errors = new List<ConfigError>(loaded.Errors);
+            RuntimeSettings? settings = null;
+            if (loaded.Options is not null)
+            {
+                RuntimeSettings.TryCreate(loaded.Options, source.Describe(), [], errors, out settings);
+            }
+
+            return (settings, errors);
+        }
+        finally
+        {
+            if (path is not null)
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    [Fact]
+    public void Load_EmbeddedDefaults_DenyByDefaultPrivateClientsOnlyOn3128()
+    {
+        var (settings, errors) = Load(null);
+
+        Assert.Empty(errors);
+        Assert.NotNull(settings);
+        Assert.Equal(new IPEndPoint(IPAddress.Any, 3128), Assert.Single(settings.Listen));
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9128), settings.AdminListen);
+        Assert.True(settings.Policy.DenyPrivateDestinations);
+        Assert.Equal(SniMode.Require, settings.Policy.SniMode);
+        Assert.Equal(AccessLogFormat.Squid, settings.AccessLogFormat);
+
+        var fromPrivate = settings.Policy.Decide(new PolicyRequest(IPAddress.Parse("10.10.2.101"), null, "CONNECT", "sts.us-east-1.amazonaws.com", 443));
+        var fromLoopback = settings.Policy.Decide(new PolicyRequest(IPAddress.Loopback, null, "GET", "example.com", 80));
+        var fromPublic = settings.Policy.Decide(new PolicyRequest(IPAddress.Parse("198.51.100.7"), null, "CONNECT", "sts.us-east-1.amazonaws.com", 443));
+        var unlisted = settings.Policy.Decide(new PolicyRequest(IPAddress.Parse("10.10.2.101"), null, "CONNECT", "www.example.net", 443));
+        Assert.True(fromPrivate.IsAllowed);
+        Assert.Equal("aws-apis", fromPrivate.RuleName);
+        Assert.True(fromLoopback.IsAllowed);
+        Assert.False(fromPublic.IsAllowed);
+        Assert.False(unlisted.IsAllowed);
+    }
+
+    [Fact]
+    public void Load_ManyProblems_ReportsEveryOneWithItsPath()
+    {
+        var (settings, errors) = Load("""
+            { "Proxy": {
+                "Listen": [ "0.0.0.0" ],
+                "AdminListen": "nonsense",
+                "Polcy": {},
+                "AccessLog": { "Format": "apache" },
+                "Timeouts": { "Connect": "-00:00:01", "Dns": "soon" },
+                "Policy": {
+                  "DefaultAction": "Maybe",
+                  "Rules": [
+                    { "Name": "r1", "Action": "Allow", "Domains": [ "a.*.com" ], "Ports": [ 70000 ] },
+                    { "Name": "r1", "Action": "Allow", "Sources": [ "10.10.2.1/24" ] }
+                  ] } } }
+            """);
+
+        Assert.Null(settings);
+        var paths = errors.Select(e => e.Path).ToList();
+        Assert.Contains("Proxy:Polcy", paths);
+        Assert.Contains("Proxy:Timeouts:Dns", paths);
+        // Shape errors stop before semantic checks, so fix those and load again.
+        (settings, errors) = Load("""
+            { "Proxy": {
+                "Listen": [ "0.0.0.0" ],
+                "AdminListen": "nonsense",
+                "AccessLog": { "Format": "apache" },
+                "Timeouts": { "Connect": "-00:00:01" },
+                "Policy": {
+                  "DefaultAction": "Maybe",
+                  "Rules": [
+                    { "Name": "r1", "Action": "Allow", "Domains": [ "a.*.com" ], "Ports": [ 70000 ] },
+                    { "Name": "r1", "Action": "Allow", "Sources": [ "10.10.2.1/24" ] }
+                  ] } } }
+            """);
+        Assert.Null(settings);
+        paths = errors.Select(e => e.Path).ToList();
+        Assert.Contains("Proxy:Listen:0", paths);
+        Assert.Contains("Proxy:AdminListen", paths);
+        Assert.Contains("Proxy:AccessLog:Format", paths);
+        Assert.Contains("Proxy:Timeouts:Connect", paths);
+        Assert.Contains("Proxy:Policy:DefaultAction", paths);
+        Assert.Contains(paths, p => p.StartsWith("Proxy:Policy:Rules:0:Domains:0", StringComparison.Ordinal));
+        Assert.Contains(paths, p => p.StartsWith("Proxy:Policy:Rules:0:Ports:0", StringComparison.Ordinal));
+        Assert.Contains(paths, p => p.StartsWith("Proxy:Policy:Rules:1:Name", StringComparison.Ordinal));
+        Assert.Contains(paths, p => p.StartsWith("Proxy:Policy:Rules:1:Sources:0", StringComparison.Ordinal));
+        Assert.All(errors, e => Assert.False(string.IsNullOrWhiteSpace(e.Message)));
+    }
+
+    [Fact]
+    public void Load_UnknownSetting_NamesItAndTheKnownOnes()
+    {
+        var (_, errors) = Load("""{ "Proxy": { "Policy": { "Rules": [ { "Name": "x", "Action": "Allow", "Domain": [ "example.com" ] } ] } } }""");
+
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:Policy:Rules:0:Domain", error.Path);
+        Assert.Contains("Domains", error.Message, StringComparison.Ordinal);
+        Assert.Equal("$.Proxy.Policy.Rules[0].Domain", ConfigPath.ToJsonPath(error.Path));
+    }
+
+    [Fact]
+    public void Load_WrongValueType_IsReported()
+    {
+        var (_, errors) = Load("""{ "Proxy": { "Policy": { "DenyPrivateDestinations": "sometimes", "Rules": [ { "Name": "x", "Action": "Allow", "Ports": [ "https" ] } ] } } }""");
+
+        Assert.Contains(errors, e => e.Path == "Proxy:Policy:DenyPrivateDestinations");
+        Assert.Contains(errors, e => e.Path == "Proxy:Policy:Rules:0:Ports:0" && e.Message.Contains("whole number", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_InvalidJson_SaysWhereTheSyntaxBreaks()
+    {
+        var (settings, errors) = Load("{ \"Proxy\": { \"Listen\": [ \"0.0.0.0:3128\" \n ] ,, } }");
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Contains("not valid JSON", error.Message, StringComparison.Ordinal);
+        Assert.Contains("line 2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MissingFile_SaysSo()
+    {
+        var source = new ConfigSource("/nonexistent/proxy.json", UseEnvironment: false);
+
+        var loaded = ConfigLoader.Load(source);
+
+        var error = Assert.Single(loaded.Errors);
+        Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FileReplacesDefaults_RulesAreNotMergedByIndex()
+    {
+        var (settings, errors) = Load("""{ "Proxy": { "Policy": { "Rules": [ { "Name": "only", "Action": "Allow", "Domains": [ "example.net" ] } ] } } }""");
+
+        Assert.Empty(errors);
+        Assert.Equal(1, settings!.Policy.RuleCount);
+    }
+
+    [Fact]
+    public void Load_Overrides_ReplaceFileValues()
+    {
+        var (settings, errors) = Load(
+            """{ "Proxy": { "Listen": [ "127.0.0.1:3128" ], "Policy": { "DefaultAction": "Deny" } } }""",
+            new Dictionary<string, string?> { ["Proxy:Listen:0"] = "127.0.0.1:4128", ["Proxy:Policy:DefaultAction"] = "Allow" });
+
+        Assert.Empty(errors);
+        Assert.Equal(4128, Assert.Single(settings!.Listen).Port);
+        Assert.True(settings.Policy.Decide(new PolicyRequest(IPAddress.Loopback, null, "GET", "example.net", 80)).IsAllowed);
+    }
+
+    [Fact]
+    public void Load_BasicAuthWithoutUsersFile_SaysHowToMakeOne()
+    {
+        var (_, errors) = Load("""{ "Proxy": { "Authentication": { "Scheme": "Basic" } } }""");
+
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:Authentication:UsersFile", error.Path);
+        Assert.Contains("openssl passwd -6", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Proxy:Policy:Rules:0:Domains:1", "$.Proxy.Policy.Rules[0].Domains[1]")]
+    [InlineData("Proxy:Dns:Hosts:www.example.com", "$.Proxy.Dns.Hosts['www.example.com']")]
+    [InlineData("$", "$")]
+    public void ToJsonPath_ConfigPath_RendersJsonPath(string path, string expected) =>
+        Assert.Equal(expected, ConfigPath.ToJsonPath(path));
+}

@@ -1,0 +1,353 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EgressLab.ProxyInstance.Tests.TestHost;
+
+namespace EgressLab.ProxyInstance.Tests.Forwarding;
+
+public sealed class PlainHttpTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Get_AllowedName_ForwardsResponseAndLogsOneSquidLine()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{origin.Port}/hello?x=1", Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("GET /hello?x=1 from origin", await response.Content.ReadAsStringAsync(Token));
+        var line = Assert.Single(await proxy.AccessLogLinesAsync(1));
+        var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("127.0.0.1", fields[2]);
+        Assert.Equal("TCP_MISS/200", fields[3]);
+        Assert.Equal("GET", fields[5]);
+        Assert.Equal($"http://www.example.com:{origin.Port}/hello?x=1", fields[6]);
+        Assert.Equal("HIER_DIRECT/127.0.0.1", fields[8]);
+        Assert.Equal("allow-all", fields[10]);
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    [InlineData("PUT")]
+    [InlineData("PATCH")]
+    [InlineData("DELETE")]
+    [InlineData("OPTIONS")]
+    [InlineData("PROPFIND")]
+    public async Task Send_AnyMethod_ReachesOriginWithThatMethod(string method)
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"http://www.example.com:{origin.Port}/upload");
+        if (method is not ("GET" or "OPTIONS" or "DELETE"))
+        {
+            request.Content = new ByteArrayContent([1, 2, 3]);
+        }
+
+        using var response = await client.SendAsync(request, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var expectedBytes = request.Content is null ? "0 0" : "3 6";
+        Assert.Equal($"{method} {expectedBytes}", await response.Content.ReadAsStringAsync(Token));
+    }
+
+    [Fact]
+    public async Task Head_Request_ReturnsHeadersWithoutBody()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"http://www.example.com:{origin.Port}/bytes/1000"), Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1000, response.Content.Headers.ContentLength);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync(Token));
+    }
+
+    [Theory]
+    [InlineData("bytes")]
+    [InlineData("chunked")]
+    public async Task Get_LargeBody_StreamsEveryByteIntact(string kind)
+    {
+        const long size = 64L * 1024 * 1024;
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{origin.Port}/{kind}/{size}", HttpCompletionOption.ResponseHeadersRead, Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(kind == "chunked", response.Headers.TransferEncodingChunked == true);
+        await using var body = await response.Content.ReadAsStreamAsync(Token);
+        var buffer = new byte[81920];
+        long offset = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, Token)) > 0)
+        {
+            for (var i = 0; i < read; i++)
+            {
+                Assert.True(buffer[i] == OriginServer.PatternByte(offset + i), $"byte {offset + i} differs");
+            }
+
+            offset += read;
+        }
+
+        Assert.Equal(size, offset);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Post_LargeBody_StreamsToOrigin(bool chunked)
+    {
+        const int size = 32 * 1024 * 1024;
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+        var data = new byte[size];
+        new Random(7).NextBytes(data);
+        long sum = 0;
+        foreach (var b in data)
+        {
+            sum += b;
+        }
+
+        HttpContent content = chunked ? new StreamContent(new NonSeekableStream(data)) : new ByteArrayContent(data);
+        using var response = await client.PostAsync($"http://www.example.com:{origin.Port}/upload", content, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal($"POST {size} {sum}", await response.Content.ReadAsStringAsync(Token));
+        var upload = origin.RequestHeaders.Last();
+        Assert.Equal(chunked, upload.TransferEncoding.ToString().Contains("chunked", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task KeepAlive_TwoRequestsOnOneClientConnection_ReuseOneOriginConnection()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
+
+        for (var i = 0; i < 2; i++)
+        {
+            await raw.SendAsync($"GET http://www.example.com:{origin.Port}/bytes/{10 + i} HTTP/1.1\r\nHost: www.example.com:{origin.Port}\r\n\r\n");
+            var head = await raw.ReadHeadAsync();
+            Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+            Assert.Contains($"Content-Length: {10 + i}\r\n", head, StringComparison.OrdinalIgnoreCase);
+            var body = await raw.ReadExactlyAsync(10 + i);
+            Assert.Equal(OriginServer.PatternByte(9), body[9]);
+        }
+
+        Assert.Equal(1, origin.Connections);
+    }
+
+    [Fact]
+    public async Task Forward_HopByHopAndProxyHeaders_AreNotForwarded()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
+
+        await raw.SendAsync($"GET http://www.example.com:{origin.Port}/headers HTTP/1.1\r\nHost: www.example.com:{origin.Port}\r\n"
+            + "Connection: X-Private-Hop\r\nX-Private-Hop: do-not-forward\r\nKeep-Alive: timeout=5\r\n"
+            + "Proxy-Authorization: Basic YWxpY2U6c2VjcmV0\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nX-End-To-End: kept\r\n\r\n");
+        var head = await raw.ReadHeadAsync();
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+
+        var seen = Assert.Single(origin.RequestHeaders);
+        Assert.Equal("kept", seen["X-End-To-End"].ToString());
+        Assert.Equal($"www.example.com:{origin.Port}", seen.Host.ToString());
+        foreach (var name in new[] { "X-Private-Hop", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection", "TE", "Via", "X-Forwarded-For" })
+        {
+            Assert.False(seen.ContainsKey(name), $"{name} was forwarded");
+        }
+    }
+
+    [Fact]
+    public async Task Response_HeadersNamedInConnection_AreRemoved()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{origin.Port}/hop-by-hop", Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Origin-Hop"));
+        Assert.Equal("kept", response.Headers.GetValues("X-Origin-End").Single());
+    }
+
+    [Fact]
+    public async Task ViaAndXForwardedFor_WhenEnabled_AreAdded()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
+            p["Headers"] = new JsonObject { ["AddVia"] = true, ["AddXForwardedFor"] = true });
+        await using var proxy = await ProxyServer.StartAsync(config, new TestNetwork());
+        using var client = proxy.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://www.example.com:{origin.Port}/headers");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", "192.0.2.1");
+
+        using var response = await client.SendAsync(request, Token);
+
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(await response.Content.ReadAsStringAsync(Token))!;
+        Assert.Equal("1.1 egress-proxy", headers["Via"]);
+        Assert.Equal("192.0.2.1, 127.0.0.1", headers["X-Forwarded-For"]);
+        Assert.Contains("1.1 egress-proxy", response.Headers.Via.Select(v => v.ToString()));
+    }
+
+    [Fact]
+    public async Task Get_DeniedName_Returns403WithCodeAndSendsNothingUpstream()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var policy = new JsonObject
+        {
+            ["Rules"] = new JsonArray(new JsonObject { ["Name"] = "only-api", ["Action"] = "Allow", ["Domains"] = new JsonArray("api.example.com"), ["Ports"] = new JsonArray(origin.Port) }),
+        };
+        var network = new TestNetwork();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(policy), network);
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{origin.Port}/", Token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("ERR_ACCESS_DENIED", response.Headers.GetValues("X-Proxy-Error").Single());
+        var body = await response.Content.ReadAsStringAsync(Token);
+        Assert.Contains($"www.example.com:{origin.Port}", body, StringComparison.Ordinal);
+        Assert.Contains("default action is Deny", body, StringComparison.Ordinal);
+        Assert.Equal(0, origin.Connections);
+        Assert.Empty(network.Dialled);
+        Assert.Empty(network.Lookups);
+        var line = Assert.Single(await proxy.AccessLogLinesAsync(1));
+        Assert.Contains(" TCP_DENIED/403 ", line, StringComparison.Ordinal);
+        Assert.EndsWith(" ERR_ACCESS_DENIED", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n\r\n", "forward proxy")]
+    [InlineData("GET https://www.example.com/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n", "CONNECT")]
+    [InlineData("GET http://user@www.example.com/ HTTP/1.1\r\nHost: www.example.com\r\n\r\n", "userinfo")]
+    public async Task Request_NotAForwardableTarget_Returns400(string request, string hint)
+    {
+        var network = new TestNetwork();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(80)), network);
+        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
+
+        await raw.SendAsync(request);
+        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+
+        Assert.StartsWith("HTTP/1.1 400", response, StringComparison.Ordinal);
+        Assert.Contains("X-Proxy-Error: ERR_INVALID_REQUEST", response, StringComparison.Ordinal);
+        Assert.Contains(hint, response, StringComparison.Ordinal);
+        Assert.Empty(network.Dialled);
+    }
+
+    [Fact]
+    public async Task Get_UnresolvableName_Returns502DnsFailure()
+    {
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(80)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("http://nowhere.example.com/", Token);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("ERR_DNS_FAIL", response.Headers.GetValues("X-Proxy-Error").Single());
+        Assert.Contains("nowhere.example.com", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_RefusedPort_Returns502ConnectFailure()
+    {
+        var port = UnusedPort();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{port}/", Token);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("ERR_CONNECT_FAIL", response.Headers.GetValues("X-Proxy-Error").Single());
+        Assert.Contains("connection refused", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_OriginNeverAccepts_Returns504ConnectTimeout()
+    {
+        using var blackHole = BlackHoleListener.Start();
+        var config = ProxyServer.Config(ProxyServer.AllowAll(blackHole.Port), customize: p => p["Timeouts"]!["Connect"] = "00:00:01");
+        await using var proxy = await ProxyServer.StartAsync(config, new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{blackHole.Port}/", Token);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("ERR_CONNECT_TIMEOUT", response.Headers.GetValues("X-Proxy-Error").Single());
+    }
+
+    internal static int UnusedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class NonSeekableStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+    }
+}
+
+/// <summary>
+/// A loopback listener whose accept queue is full, so the kernel drops further SYNs and a connect hangs:
+/// a connect timeout without leaving the machine.
+/// </summary>
+internal sealed class BlackHoleListener : IDisposable
+{
+    private readonly Socket _listener;
+    private readonly List<Socket> _fillers = [];
+
+    private BlackHoleListener(Socket listener) => _listener = listener;
+
+    public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+    public static BlackHoleListener Start()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var hole = new BlackHoleListener(listener);
+        for (var i = 0; i < 8; i++)
+        {
+            var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            hole._fillers.Add(filler);
+            filler.Blocking = false;
+            try
+            {
+                filler.Connect(listener.LocalEndPoint!);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+            }
+        }
+
+        Thread.Sleep(200);
+        return hole;
+    }
+
+    public void Dispose()
+    {
+        foreach (var filler in _fillers)
+        {
+            filler.Dispose();
+        }
+
+        _listener.Dispose();
+    }
+}

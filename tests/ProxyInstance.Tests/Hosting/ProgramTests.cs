@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EgressLab.ProxyInstance.Tests.Forwarding;
+using EgressLab.ProxyInstance.Tests.TestHost;
+
+namespace EgressLab.ProxyInstance.Tests.Hosting;
+
+public sealed class ProgramTests
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
+
+    private static string WriteConfig(string json)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"egress-program-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public async Task CheckConfig_ValidFile_PrintsSummaryAndExits0()
+    {
+        var path = WriteConfig("""{ "Proxy": { "Listen": [ "127.0.0.1:3128" ], "Policy": { "Rules": [ { "Name": "aws", "Action": "Allow", "Domains": [ ".amazonaws.com" ] } ] } } }""");
+        await using var process = ProxyProcess.Start(["--check-config", path]);
+
+        Assert.Equal(0, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("is valid: 1 rule(s)", process.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_InvalidFile_PrintsEveryProblemWithJsonPathAndExits1()
+    {
+        var path = WriteConfig("""
+            { "Proxy": { "Policy": { "Rules": [
+                { "Name": "bad-domain", "Action": "Allow", "Domains": [ "example.com", "*" ] },
+                { "Name": "bad-port", "Action": "Allow", "Ports": [ 0 ] } ] } } }
+            """);
+        await using var process = ProxyProcess.Start(["--check-config", path]);
+
+        Assert.Equal(1, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("$.Proxy.Policy.Rules[0].Domains[1]", process.Stderr, StringComparison.Ordinal);
+        Assert.Contains("$.Proxy.Policy.Rules[1].Ports[0]", process.Stderr, StringComparison.Ordinal);
+        Assert.Contains("2 problem(s)", process.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_InvalidConfig_RefusesToStart()
+    {
+        var path = WriteConfig("""{ "Proxy": { "Listen": [ "127.0.0.1:3128" ], "Policy": { "DefaultAction": "Perhaps" } } }""");
+        await using var process = ProxyProcess.Start(["--config", path]);
+
+        Assert.Equal(1, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("refuses to start", process.Stderr, StringComparison.Ordinal);
+        Assert.Contains("$.Proxy.Policy.DefaultAction", process.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--bogus")]
+    [InlineData("--config")]
+    public async Task Run_BadArguments_Exits2WithUsage(string argument)
+    {
+        await using var process = ProxyProcess.Start([argument]);
+
+        Assert.Equal(2, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("Usage:", process.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_EmbeddedDefaultsWithEnvironmentOverrides_ServesAllowedAndDeniesOthers()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var adminPort = PlainHttpTests.UnusedPort();
+        var proxyPort = PlainHttpTests.UnusedPort();
+        var environment = new Dictionary<string, string>
+        {
+            ["Proxy__Listen__0"] = $"127.0.0.1:{proxyPort}",
+            ["Proxy__AdminListen"] = $"127.0.0.1:{adminPort}",
+            ["Proxy__Policy__AllowedPrivateDestinations__0"] = "127.0.0.1/32",
+            ["Proxy__Dns__Hosts__example.com__0"] = "127.0.0.1",
+            ["Proxy__Policy__Rules__1__Ports__0"] = origin.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        await using var process = ProxyProcess.Start([], environment);
+        await WaitForPortAsync(proxyPort, process);
+        using var client = new HttpClient(new SocketsHttpHandler { Proxy = new WebProxy($"http://127.0.0.1:{proxyPort}"), UseProxy = true });
+        var token = TestContext.Current.CancellationToken;
+
+        using var allowed = await client.GetAsync($"http://example.com:{origin.Port}/from-defaults", token);
+        using var denied = await client.GetAsync("http://denied.example.net/", token);
+        using var health = await new HttpClient().GetAsync($"http://127.0.0.1:{adminPort}/healthz", token);
+
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        Assert.Equal("GET /from-defaults from origin", await allowed.Content.ReadAsStringAsync(token));
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal("ERR_ACCESS_DENIED", denied.Headers.GetValues("X-Proxy-Error").Single());
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        // The default access log goes to stdout in Squid format.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!process.Stdout.Contains("TCP_DENIED/403", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, token);
+        }
+
+        Assert.Contains("TCP_MISS/200", process.Stdout, StringComparison.Ordinal);
+        Assert.Contains("TCP_DENIED/403", process.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sigterm_UnderLoad_FinishesInFlightRefusesNewAndExitsWithinDrain()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var proxyPort = PlainHttpTests.UnusedPort();
+        var path = WriteConfig($$"""
+            { "Proxy": { "Listen": [ "127.0.0.1:{{proxyPort}}" ], "AdminListen": "",
+              "Timeouts": { "Drain": "00:00:10" },
+              "Dns": { "Hosts": { "www.example.com": [ "127.0.0.1" ] } },
+              "Policy": { "AllowedPrivateDestinations": [ "127.0.0.1/32" ],
+                "Rules": [ { "Name": "all", "Action": "Allow", "Ports": [ {{origin.Port}} ] } ] } } }
+            """);
+        await using var process = ProxyProcess.Start(["--config", path]);
+        await WaitForPortAsync(proxyPort, process);
+        using var client = new HttpClient(new SocketsHttpHandler { Proxy = new WebProxy($"http://127.0.0.1:{proxyPort}"), UseProxy = true });
+        var token = TestContext.Current.CancellationToken;
+
+        var inFlight = client.GetAsync($"http://www.example.com:{origin.Port}/slow/2000", token);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (origin.RequestTargets.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, token);
+        }
+
+        var signalled = DateTime.UtcNow;
+        process.SendSignal("TERM");
+        await Task.Delay(500, token);
+
+        using var refused = new TcpClient();
+        await Assert.ThrowsAsync<SocketException>(() => refused.ConnectAsync(IPAddress.Loopback, proxyPort, token).AsTask());
+        using var response = await inFlight.WaitAsync(TimeSpan.FromSeconds(20), token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("slow done", await response.Content.ReadAsStringAsync(token));
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(DateTime.UtcNow - signalled < TimeSpan.FromSeconds(15), "the proxy took longer than its drain time to exit");
+    }
+
+    internal static async Task WaitForPortAsync(int port, ProxyProcess process)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.False(process.HasExited, $"proxy exited: {process.Stderr}");
+            using var probe = new TcpClient();
+            try
+            {
+                await probe.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics.Metrics;
+using EgressLab.ProxyInstance.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EgressLab.ProxyInstance.Tests.Metrics;
+
+public sealed class ProxyMetricsTests : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly PrometheusExporter _exporter;
+    private readonly ProxyMetrics _metrics;
+
+    public ProxyMetricsTests()
+    {
+        var factory = _services.GetRequiredService<IMeterFactory>();
+
+        // Scoped to this test's factory, so tests running in parallel do not see each other's measurements.
+        _exporter = new PrometheusExporter(factory);
+        _metrics = new ProxyMetrics(factory);
+    }
+
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        _exporter.Dispose();
+        _services.Dispose();
+    }
+
+    [Fact]
+    public void Render_NothingRecorded_ListsEveryInstrumentWithZeros()
+    {
+        var text = PrometheusText.Parse(_exporter.Render());
+
+        Assert.Equal("counter", text.Types["proxy_requests_total"]);
+        Assert.Equal("gauge", text.Types["proxy_active_tunnels"]);
+        Assert.Equal("counter", text.Types["proxy_bytes_up_total"]);
+        Assert.Equal("counter", text.Types["proxy_bytes_down_total"]);
+        Assert.Equal("histogram", text.Types["proxy_dns_duration_seconds"]);
+        Assert.Equal("histogram", text.Types["proxy_upstream_connect_duration_seconds"]);
+        Assert.Equal("counter", text.Types["proxy_sni_mismatch_total"]);
+        Assert.Equal("counter", text.Types["proxy_errors_total"]);
+        Assert.Equal("counter", text.Types["proxy_config_reloads_total"]);
+        Assert.Equal("gauge", text.Types["process_start_time_seconds"]);
+        Assert.All(text.Types.Keys, name => Assert.False(string.IsNullOrEmpty(text.Help[name])));
+
+        Assert.Equal(0, text.Value("proxy_active_tunnels"));
+        Assert.Equal(0, text.Value("proxy_bytes_up_total"));
+        Assert.Equal(0, text.Value("proxy_sni_mismatch_total"));
+        Assert.Equal(0, text.Value("proxy_dns_duration_seconds_count"));
+        Assert.Equal(0, text.Value("proxy_dns_duration_seconds_sum"));
+        Assert.Equal(ProxyMetrics.DurationBuckets.Count + 1, text.Buckets("proxy_dns_duration_seconds").Count);
+    }
+
+    [Fact]
+    public void RecordRequest_SeveralTagSets_CountsEachSeparately()
+    {
+        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, "github", ProxyMetrics.KindTunnel);
+        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, "github", ProxyMetrics.KindTunnel);
+        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, "github", ProxyMetrics.KindHttp);
+        _metrics.RecordRequest(ProxyMetrics.DecisionDeny, ProxyMetrics.DefaultRule, ProxyMetrics.KindTunnel);
+
+        var text = PrometheusText.Parse(_exporter.Render());
+
+        Assert.Equal(3, text.Named("proxy_requests_total").Count);
+        Assert.Equal(2, text.Value("proxy_requests_total", ("decision", "allow"), ("rule", "github"), ("kind", "tunnel")));
+        Assert.Equal(1, text.Value("proxy_requests_total", ("decision", "allow"), ("rule", "github"), ("kind", "http")));
+        Assert.Equal(1, text.Value("proxy_requests_total", ("decision", "deny"), ("rule", "default"), ("kind", "tunnel")));
+    }
+
+    [Fact]
+    public void TunnelOpenedAndClosed_TracksOpenTunnels()
+    {
+        _metrics.TunnelOpened();
+        _metrics.TunnelOpened();
+        _metrics.TunnelOpened();
+        _metrics.TunnelClosed();
+
+        Assert.Equal(2, PrometheusText.Parse(_exporter.Render()).Value("proxy_active_tunnels"));
+
+        _metrics.TunnelClosed();
+        _metrics.TunnelClosed();
+        Assert.Equal(0, PrometheusText.Parse(_exporter.Render()).Value("proxy_active_tunnels"));
+    }
+
+    [Fact]
+    public void AddBytes_UpAndDown_SumSeparatelyAndIgnoreNonPositive()
+    {
+        _metrics.AddBytes(100, 2000);
+        _metrics.AddBytes(0, 5);
+        _metrics.AddBytes(7, -3);
+        _metrics.AddBytes(long.MaxValue / 4, 0);
+
+        var raw = _exporter.Render();
+        var text = PrometheusText.Parse(raw);
+
+        // Integer counters print every digit; a double would round this one.
+        Assert.Contains($"\nproxy_bytes_up_total {107 + (long.MaxValue / 4)}\n", raw, StringComparison.Ordinal);
+        Assert.Equal(2005, text.Value("proxy_bytes_down_total"));
+    }
+
+    [Fact]
+    public void RecordDnsAndConnect_FillCumulativeBuckets()
+    {
+        _metrics.RecordDns(TimeSpan.FromMilliseconds(0.2));
+        _metrics.RecordDns(TimeSpan.FromMilliseconds(1));
+        _metrics.RecordDns(TimeSpan.FromMilliseconds(30));
+        _metrics.RecordDns(TimeSpan.FromSeconds(20));
+        _metrics.RecordConnect(TimeSpan.FromMilliseconds(4));
+
+        var text = PrometheusText.Parse(_exporter.Render());
+        var dns = text.Buckets("proxy_dns_duration_seconds");
+        Assert.Equal(
+            [
+                ("0.0005", 1), ("0.001", 2), ("0.0025", 2), ("0.005", 2), ("0.01", 2), ("0.025", 2), ("0.05", 3),
+                ("0.1", 3), ("0.25", 3), ("0.5", 3), ("1", 3), ("2.5", 3), ("5", 3), ("10", 3), ("+Inf", 4),
+            ],
+            dns);
+        Assert.Equal(4, text.Value("proxy_dns_duration_seconds_count"));
+        Assert.Equal(0.0002 + 0.001 + 0.03 + 20, text.Value("proxy_dns_duration_seconds_sum"), 1e-12);
+
+        Assert.Equal(0, text.Buckets("proxy_upstream_connect_duration_seconds").Single(b => b.Le == "0.0025").Count);
+        Assert.Equal(1, text.Buckets("proxy_upstream_connect_duration_seconds").Single(b => b.Le == "0.005").Count);
+        Assert.Equal(1, text.Value("proxy_upstream_connect_duration_seconds_count"));
+    }
+
+    [Fact]
+    public void SniErrorsAndReloads_CountByTag()
+    {
+        _metrics.SniMismatch();
+        _metrics.SniMismatch();
+        _metrics.RecordError("ERR_DNS_FAIL");
+        _metrics.RecordError("ERR_DNS_FAIL");
+        _metrics.RecordError("ERR_CONNECT_TIMEOUT");
+        _metrics.RecordReload(ok: true);
+        _metrics.RecordReload(ok: false);
+        _metrics.RecordReload(ok: true);
+
+        var text = PrometheusText.Parse(_exporter.Render());
+        Assert.Equal(2, text.Value("proxy_sni_mismatch_total"));
+        Assert.Equal(2, text.Value("proxy_errors_total", ("code", "ERR_DNS_FAIL")));
+        Assert.Equal(1, text.Value("proxy_errors_total", ("code", "ERR_CONNECT_TIMEOUT")));
+        Assert.Equal(2, text.Value("proxy_config_reloads_total", ("result", "success")));
+        Assert.Equal(1, text.Value("proxy_config_reloads_total", ("result", "failure")));
+    }
+
+    [Fact]
+    public void ProcessStartTime_IsRecentUnixTime()
+    {
+        var start = PrometheusText.Parse(_exporter.Render()).Value("process_start_time_seconds");
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        Assert.InRange(start, now - (24 * 3600), now + 1);
+    }
+
+    [Fact]
+    public async Task Record_ManyTasksInParallel_TotalsAreExact()
+    {
+        const int Tasks = 16;
+        const int Iterations = 5000;
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var workers = new Task[Tasks];
+        for (var t = 0; t < Tasks; t++)
+        {
+            var rule = $"rule{t % 4}";
+            workers[t] = Task.Run(
+                async () =>
+                {
+                    await start.Task;
+                    for (var i = 0; i < Iterations; i++)
+                    {
+                        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, rule, ProxyMetrics.KindHttp);
+                        _metrics.AddBytes(3, 5);
+                        _metrics.TunnelOpened();
+                        _metrics.RecordConnect(TimeSpan.FromMilliseconds(i % 2 == 0 ? 0.1 : 100));
+                        _metrics.TunnelClosed();
+                    }
+                },
+                TestContext.Current.CancellationToken);
+        }
+
+        start.SetResult();
+        await Task.WhenAll(workers);
+
+        var text = PrometheusText.Parse(_exporter.Render());
+        for (var r = 0; r < 4; r++)
+        {
+            Assert.Equal(Tasks / 4 * Iterations, text.Value("proxy_requests_total", ("decision", "allow"), ("rule", $"rule{r}"), ("kind", "http")));
+        }
+
+        Assert.Equal(3L * Tasks * Iterations, text.Value("proxy_bytes_up_total"));
+        Assert.Equal(5L * Tasks * Iterations, text.Value("proxy_bytes_down_total"));
+        Assert.Equal(0, text.Value("proxy_active_tunnels"));
+        Assert.Equal(Tasks * Iterations, text.Value("proxy_upstream_connect_duration_seconds_count"));
+        Assert.Equal(Tasks * Iterations / 2, text.Buckets("proxy_upstream_connect_duration_seconds").Single(b => b.Le == "0.0005").Count);
+        Assert.Equal(Tasks * Iterations / 2 * (0.0001 + 0.1), text.Value("proxy_upstream_connect_duration_seconds_sum"), 1e-6);
+    }
+
+    [Fact]
+    public void Dispose_FactoryMeter_SecondInstanceStillRecords()
+    {
+        _metrics.Dispose();
+        using var again = new ProxyMetrics(_services.GetRequiredService<IMeterFactory>());
+        again.SniMismatch();
+
+        Assert.Equal(1, PrometheusText.Parse(_exporter.Render()).Value("proxy_sni_mismatch_total"));
+    }
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EgressLab.ProxyInstance.Tests.TestHost;
+
+/// <summary>
+/// A real HTTP (and optionally HTTPS) origin on loopback. It counts the TCP connections it accepts, so a test
+/// can prove a denied request reached nothing, and records the headers of every request it served.
+/// </summary>
+internal sealed class OriginServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _connections;
+
+    private OriginServer(WebApplication app) => _app = app;
+
+    public int Port { get; private set; }
+    public int TlsPort { get; private set; }
+    public int Connections => Volatile.Read(ref _connections);
+    public ConcurrentQueue<IHeaderDictionary> RequestHeaders { get; } = new();
+    public ConcurrentQueue<string> RequestTargets { get; } = new();
+
+    public static async Task<OriginServer> StartAsync(IPAddress? address = null, bool tls = false, params string[] tlsNames)
+    {
+        address ??= IPAddress.Loopback;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        OriginServer? origin = null;
+        var certificate = tls ? TestCertificates.CreateServer(tlsNames.Length > 0 ? tlsNames : ["www.example.com"]) : null;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = null;
+            k.Listen(address, 0, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                l.Use(next => ctx => { Interlocked.Increment(ref origin!._connections); return next(ctx); });
+            });
+            if (certificate is not null)
+            {
+                k.Listen(address, 0, l =>
+                {
+                    l.Protocols = HttpProtocols.Http1;
+                    l.Use(next => ctx => { Interlocked.Increment(ref origin!._connections); return next(ctx); });
+                    l.UseHttps(certificate);
+                });
+            }
+        });
+        var app = builder.Build();
+        origin = new OriginServer(app);
+        app.Run(origin.HandleAsync);
+        await app.StartAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30));
+        var addresses = app.Urls.Select(u => new Uri(u)).ToList();
+        origin.Port = addresses.First(u => u.Scheme == "http").Port;
+        origin.TlsPort = addresses.FirstOrDefault(u => u.Scheme == "https")?.Port ?? 0;
+        return origin;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var copy = new HeaderDictionary();
+        foreach (var header in request.Headers)
+        {
+            copy[header.Key] = header.Value;
+        }
+
+        RequestHeaders.Enqueue(copy);
+        RequestTargets.Enqueue(context.Features.Get<IHttpRequestFeature>()!.RawTarget);
+        var path = request.Path.Value ?? "/";
+        var token = context.RequestAborted;
+        if (path == "/headers")
+        {
+            context.Response.ContentType = "application/json";
+            var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+            await context.Response.WriteAsync(JsonSerializer.Serialize(headers), token);
+        }
+        else if (path.StartsWith("/bytes/", StringComparison.Ordinal))
+        {
+            // /bytes/N: N bytes of a repeating pattern, with Content-Length.
+            var size = long.Parse(path["/bytes/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.ContentLength = size;
+            context.Response.ContentType = "application/octet-stream";
+            await WritePatternAsync(context.Response.Body, size, token);
+        }
+        else if (path.StartsWith("/chunked/", StringComparison.Ordinal))
+        {
+            // /chunked/N: N bytes without Content-Length, so Kestrel sends them chunked.
+            var size = long.Parse(path["/chunked/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.ContentType = "application/octet-stream";
+            await WritePatternAsync(context.Response.Body, size, token);
+        }
+        else if (path == "/upload")
+        {
+            // Counts and checksums the body as it streams in.
+            var buffer = new byte[64 * 1024];
+            long total = 0;
+            long sum = 0;
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, token)) > 0)
+            {
+                for (var i = 0; i < read; i++)
+                {
+                    sum += buffer[i];
+                }
+
+                total += read;
+            }
+
+            await context.Response.WriteAsync($"{request.Method} {total} {sum}", token);
+        }
+        else if (path.StartsWith("/slow/", StringComparison.Ordinal))
+        {
+            // /slow/MS: answers after MS milliseconds, to hold a request in flight.
+            await Task.Delay(int.Parse(path["/slow/".Length..], System.Globalization.CultureInfo.InvariantCulture), token);
+            await context.Response.WriteAsync("slow done", token);
+        }
+        else if (path == "/hop-by-hop")
+        {
+            context.Response.Headers.Connection = "X-Origin-Hop";
+            context.Response.Headers["X-Origin-Hop"] = "secret";
+            context.Response.Headers["X-Origin-End"] = "kept";
+            await context.Response.WriteAsync("hop", token);
+        }
+        else
+        {
+            context.Response.ContentType = "text/plain";
+            await context.Response.WriteAsync($"{request.Method} {path}{request.QueryString} from origin", token);
+        }
+    }
+
+    public static byte PatternByte(long offset) => (byte)((offset * 31) + 7);
+
+    private static async Task WritePatternAsync(Stream body, long size, CancellationToken token)
+    {
+        var buffer = new byte[64 * 1024];
+        long written = 0;
+        while (written < size)
+        {
+            var count = (int)Math.Min(buffer.Length, size - written);
+            for (var i = 0; i < count; i++)
+            {
+                buffer[i] = PatternByte(written + i);
+            }
+
+            await body.WriteAsync(buffer.AsMemory(0, count), token);
+            written += count;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await _app.DisposeAsync();
+    }
+}

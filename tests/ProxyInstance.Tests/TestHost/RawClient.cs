@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace EgressLab.ProxyInstance.Tests.TestHost;
+
+/// <summary>A raw TCP client for sending exact bytes to the proxy and reading exact bytes back.</summary>
+internal sealed class RawClient : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private RawClient(TcpClient client)
+    {
+        Client = client;
+        Stream = client.GetStream();
+    }
+
+    public TcpClient Client { get; }
+    public NetworkStream Stream { get; }
+
+    public static async Task<RawClient> ConnectAsync(IPEndPoint endPoint)
+    {
+        var client = new TcpClient(endPoint.AddressFamily) { NoDelay = true };
+        await client.ConnectAsync(endPoint, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout);
+        return new RawClient(client);
+    }
+
+    public Task SendAsync(string text) => SendAsync(Encoding.ASCII.GetBytes(text));
+
+    public async Task SendAsync(byte[] bytes) =>
+        await Stream.WriteAsync(bytes, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout);
+
+    /// <summary>Reads a response head (up to the empty line) and returns it; the body stays unread.</summary>
+    public async Task<string> ReadHeadAsync()
+    {
+        var head = new StringBuilder();
+        var one = new byte[1];
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var read = await Stream.ReadAsync(one, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout);
+            if (read == 0)
+            {
+                break;
+            }
+
+            head.Append((char)one[0]);
+        }
+
+        return head.ToString();
+    }
+
+    /// <summary>Reads until the peer closes; returns everything read.</summary>
+    public async Task<byte[]> ReadToEndAsync()
+    {
+        using var buffer = new MemoryStream();
+        await Stream.CopyToAsync(buffer, TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        return buffer.ToArray();
+    }
+
+    public async Task<byte[]> ReadExactlyAsync(int count)
+    {
+        var data = new byte[count];
+        await Stream.ReadExactlyAsync(data, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout);
+        return data;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Stream.DisposeAsync();
+        Client.Dispose();
+    }
+}
