@@ -1,0 +1,64 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EgressLab.ProxyInstance.Tests.TestHost;
+
+namespace EgressLab.ProxyInstance.Tests.AccessLog;
+
+public sealed class AccessLogTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task JsonFormat_OneObjectPerRequestWithDecisionRuleAndTimings()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var accessLog = Path.Combine(Path.GetTempPath(), $"egress-json-{Guid.NewGuid():N}.log");
+        var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
+            p["AccessLog"] = new JsonObject { ["Format"] = "json", ["Path"] = accessLog });
+        await using (var proxy = await ProxyServer.StartAsync(config, new TestNetwork()))
+        {
+            using var client = proxy.CreateClient();
+            (await client.GetAsync($"http://www.example.com:{origin.Port}/bytes/123", Token)).Dispose();
+            (await client.GetAsync("http://www.example.com:1/", Token)).Dispose();
+        }
+
+        // Disposing the proxy drains the log queue, so every line is on disk now.
+        var lines = await File.ReadAllLinesAsync(accessLog, Token);
+        Assert.Equal(2, lines.Length);
+        using var allowed = JsonDocument.Parse(lines[0]);
+        using var denied = JsonDocument.Parse(lines[1]);
+        var a = allowed.RootElement;
+        Assert.Equal("TCP_MISS/200", a.GetProperty("result").GetString());
+        Assert.Equal("allow", a.GetProperty("decision").GetString());
+        Assert.Equal("allow-all", a.GetProperty("rule").GetString());
+        Assert.Equal("127.0.0.1", a.GetProperty("upstream").GetString());
+        Assert.Equal("127.0.0.1", a.GetProperty("client").GetString());
+        Assert.Equal(123, a.GetProperty("bytes_down").GetInt64());
+        Assert.True(a.GetProperty("connect_ms").GetDouble() >= 0);
+        var d = denied.RootElement;
+        Assert.Equal("TCP_DENIED/403", d.GetProperty("result").GetString());
+        Assert.Equal("deny", d.GetProperty("decision").GetString());
+        Assert.Equal("ERR_ACCESS_DENIED", d.GetProperty("error").GetString());
+        Assert.Equal(JsonValueKind.Null, d.GetProperty("upstream").ValueKind);
+        File.Delete(accessLog);
+    }
+
+    [Fact]
+    public async Task SquidFormat_NeverContainsCredentials()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://www.example.com:{origin.Port}/x");
+        request.Headers.TryAddWithoutValidation("Proxy-Authorization", "Basic c2VjcmV0LXRva2VuOnB3");
+        request.Headers.TryAddWithoutValidation("Cookie", "session=secret-cookie");
+
+        using var response = await client.SendAsync(request, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var line = Assert.Single(await proxy.AccessLogLinesAsync(1));
+        Assert.DoesNotContain("c2VjcmV0", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-cookie", line, StringComparison.Ordinal);
+    }
+}
