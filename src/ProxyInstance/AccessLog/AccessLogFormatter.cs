@@ -27,7 +27,7 @@ internal static class AccessLogFormatter
         line.Append(Token(entry.Target)).Append(' ');
         line.Append(Token(entry.User)).Append(' ');
         line.Append(entry.Upstream is null ? "HIER_NONE/-" : $"HIER_DIRECT/{entry.Upstream}").Append(' ');
-        line.Append(Token(entry.ContentType)).Append(' ');
+        line.Append(Token(MediaType(entry.ContentType))).Append(' ');
         line.Append(Token(entry.Rule)).Append(' ');
         line.Append(ProxyErrorResponses.Code(entry.Error));
     }
@@ -77,6 +77,13 @@ internal static class AccessLogFormatter
         var line = new StringBuilder(192);
         WriteSquid(line, entry);
         return line.ToString();
+    }
+
+    // Squid's %mt is the media type alone, without parameters such as charset.
+    private static string? MediaType(string? contentType)
+    {
+        var semicolon = contentType?.IndexOf(';', StringComparison.Ordinal) ?? -1;
+        return semicolon < 0 ? contentType : contentType![..semicolon].Trim();
     }
 
     // Squid writes "-" for an absent field; a field must never contain the separator.

@@ -39,45 +39,73 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
     // No cancellation token: the loop ends when the queue is completed and drained, never earlier.
     private async Task WriteLoopAsync()
     {
-        Stream stream = _path is null
-            ? Console.OpenStandardOutput()
-            : new FileStream(_path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete });
-        await using (stream.ConfigureAwait(false))
+        var writer = Open();
+        var line = new StringBuilder(256);
+        var reader = _queue.Reader;
+        try
         {
-            var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
-            await using (writer.ConfigureAwait(false))
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                var line = new StringBuilder(256);
-                var reader = _queue.Reader;
-                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                if (Rotated(writer))
                 {
-                    while (reader.TryRead(out var entry))
-                    {
-                        line.Clear();
-                        if (_format == AccessLogFormat.Json)
-                        {
-                            line.Append(AccessLogFormatter.Format(entry, AccessLogFormat.Json));
-                        }
-                        else
-                        {
-                            AccessLogFormatter.WriteSquid(line, entry);
-                        }
+                    await writer.DisposeAsync().ConfigureAwait(false);
+                    writer = Open();
+                }
 
-                        line.Append('\n');
-                        await writer.WriteAsync(line, CancellationToken.None).ConfigureAwait(false);
+                while (reader.TryRead(out var entry))
+                {
+                    line.Clear();
+                    if (_format == AccessLogFormat.Json)
+                    {
+                        line.Append(AccessLogFormatter.Format(entry, AccessLogFormat.Json));
+                    }
+                    else
+                    {
+                        AccessLogFormatter.WriteSquid(line, entry);
                     }
 
-                    try
-                    {
-                        await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (IOException ex)
-                    {
-                        Log.WriteFailed(_logger, _path ?? "stdout", ex);
-                    }
+                    line.Append('\n');
+                    await writer.WriteAsync(line, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    Log.WriteFailed(_logger, _path ?? "stdout", ex);
                 }
             }
         }
+        finally
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private StreamWriter Open()
+    {
+        Stream stream = _path is null
+            ? Console.OpenStandardOutput()
+            : new FileStream(_path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete });
+        return new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+    }
+
+    /// <summary>
+    /// Whether logrotate moved the file away (<c>create</c>) or emptied it (<c>copytruncate</c>) since the last batch.
+    /// Writing on at the old offset would leave a run of NUL bytes, or write into the rotated file: reopen instead.
+    /// Checked once per batch, not per line.
+    /// </summary>
+    private bool Rotated(StreamWriter writer)
+    {
+        if (_path is null || writer.BaseStream is not FileStream file)
+        {
+            return false;
+        }
+
+        var info = new FileInfo(_path);
+        return !info.Exists || info.Length < file.Position;
     }
 
     private static partial class Log

@@ -85,7 +85,39 @@ internal static class ConfigLoader
         }
 
         var options = section.Get<ProxyOptions>() ?? new ProxyOptions();
+        KeepEmptyConditions(section, options);
         return new ConfigLoadResult(root, options, errors);
+    }
+
+    /// <summary>
+    /// An empty JSON array leaves only a key with an empty value in .NET configuration, which binds as "absent", and an
+    /// absent condition matches anything: <c>"Sources": []</c> would silently open a rule to every client. Bind such
+    /// conditions as empty lists instead, so the policy compiler rejects them as ambiguous.
+    /// </summary>
+    private static void KeepEmptyConditions(IConfigurationSection proxy, ProxyOptions options)
+    {
+        var rules = proxy.GetSection("Policy:Rules").GetChildren().ToList();
+        for (var i = 0; i < rules.Count && i < options.Policy.Rules.Count; i++)
+        {
+            var rule = options.Policy.Rules[i];
+            foreach (var condition in rules[i].GetChildren())
+            {
+                if (!string.IsNullOrEmpty(condition.Value) || condition.GetChildren().Any())
+                {
+                    continue;
+                }
+
+                switch (condition.Key.ToUpperInvariant())
+                {
+                    case "SOURCES": rule.Sources ??= []; break;
+                    case "DOMAINS": rule.Domains ??= []; break;
+                    case "DESTINATIONCIDRS": rule.DestinationCidrs ??= []; break;
+                    case "PORTS": rule.Ports ??= []; break;
+                    case "METHODS": rule.Methods ??= []; break;
+                    case "USERS": rule.Users ??= []; break;
+                }
+            }
+        }
     }
 
     private static Stream OpenDefaults() =>

@@ -96,6 +96,13 @@ internal static class ConfigShapeChecker
             return;
         }
 
+        if (type == typeof(TimeSpan) && !value.Contains(':', StringComparison.Ordinal))
+        {
+            // TimeSpan reads a bare "5" as five days: require the unambiguous form.
+            errors.Add(new ConfigError(section.Path, $"'{value}' is ambiguous as a duration: write it as hh:mm:ss, for example \"00:00:05\" for five seconds."));
+            return;
+        }
+
         var converter = TypeDescriptor.GetConverter(type);
         bool ok;
         try

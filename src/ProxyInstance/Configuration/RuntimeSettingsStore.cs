@@ -28,12 +28,19 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         _current = initial;
+        Startup = initial;
         _source = source;
         _ownAddresses = ownAddresses;
         _logger = logger;
         _metrics = metrics;
         _debounceTimer = timeProvider.CreateTimer(_ => Reload("file change"), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>
+    /// The settings the process started with. Restart-only settings (listeners, limits, head timeout, drain time,
+    /// access log) are read from here, so that a reload never applies them to one path and not another.
+    /// </summary>
+    public RuntimeSettings Startup { get; }
 
     /// <summary>The settings in force. Read it once per request or tunnel and use that snapshot throughout.</summary>
     public RuntimeSettings Current => _current;
@@ -43,6 +50,8 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        var policy = _current.Policy;
+        Log.PolicyInForce(_logger, _current.Source, policy.RuleCount, policy.DefaultDecision.Action, policy.DenyPrivateDestinations, policy.SniMode);
         if (_source.FilePath is { } file)
         {
             Watch(file);
@@ -155,6 +164,9 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
 
         [LoggerMessage(101, LogLevel.Error, "Configuration from {Source} rejected after {Trigger}, the previous policy stays in force. {ErrorCount} problem(s): {Problems}")]
         public static partial void ReloadRejected(ILogger logger, string source, string trigger, int errorCount, string problems);
+
+        [LoggerMessage(103, LogLevel.Information, "Policy from {Source}: {RuleCount} rules, default action {DefaultAction}, private destinations denied: {DenyPrivate}, SNI check: {SniMode}")]
+        public static partial void PolicyInForce(ILogger logger, string source, int ruleCount, Policy.PolicyAction defaultAction, bool denyPrivate, Policy.SniMode sniMode);
 
         [LoggerMessage(102, LogLevel.Warning, "Setting {Setting} changed; it takes effect only after a restart")]
         public static partial void RestartRequired(ILogger logger, string setting);

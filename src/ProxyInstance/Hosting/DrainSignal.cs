@@ -15,7 +15,7 @@ internal sealed class DrainSignal : IDisposable
         ArgumentNullException.ThrowIfNull(lifetime);
         ArgumentNullException.ThrowIfNull(settings);
         _expired = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        _registration = lifetime.ApplicationStopping.Register(() => _expired.CancelAfter(settings.Current.DrainTimeout));
+        _registration = lifetime.ApplicationStopping.Register(() => _expired.CancelAfter(settings.Startup.DrainTimeout));
     }
 
     public CancellationToken DrainExpired => _expired.Token;

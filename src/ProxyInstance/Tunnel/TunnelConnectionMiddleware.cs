@@ -51,7 +51,9 @@ internal sealed partial class TunnelConnectionMiddleware
         var settings = _settings.Current;
         var input = connection.Transport.Input;
         using var headTimeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
-        headTimeout.CancelAfter(settings.RequestHeadersTimeout);
+        // Restart-only, like Kestrel's own limits on the plain-HTTP path: taken from the startup settings.
+        var startup = _settings.Startup;
+        headTimeout.CancelAfter(startup.RequestHeadersTimeout);
 
         ReadResult result;
         while (true)
@@ -92,7 +94,7 @@ internal sealed partial class TunnelConnectionMiddleware
         while (true)
         {
             var buffer = result.Buffer;
-            var status = ConnectRequestParser.TryParse(buffer, settings.MaxRequestHeadBytes, out request, out var parseError, out var consumed, out var examined);
+            var status = ConnectRequestParser.TryParse(buffer, startup.MaxRequestHeadBytes, out request, out var parseError, out var consumed, out var examined);
             if (status == ConnectParseStatus.Complete)
             {
                 // Bytes after the head (a pipelined ClientHello) stay in the pipe for the relay.
@@ -110,8 +112,8 @@ internal sealed partial class TunnelConnectionMiddleware
                     ConnectParseError.UnsupportedVersion => ProxyError.VersionNotSupported,
                     _ => ProxyError.InvalidRequest,
                 };
-                await RejectAsync(sink, error, "-", Describe(parseError), settings, connection.ConnectionClosed).ConfigureAwait(false);
-                Complete(new TunnelLog(time, started, client, null, "CONNECT", "-"), error, StatusFor(error), Describe(parseError));
+                var sent = await RejectAsync(sink, error, "-", Describe(parseError), settings, _drain.DrainExpired).ConfigureAwait(false);
+                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, error, StatusFor(error), Describe(parseError));
                 return;
             }
 
@@ -128,8 +130,8 @@ internal sealed partial class TunnelConnectionMiddleware
             }
             catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
             {
-                await RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, connection.ConnectionClosed).ConfigureAwait(false);
-                Complete(new TunnelLog(time, started, client, null, "CONNECT", "-"), ProxyError.RequestHeadersTimeout, 408, null);
+                var sent = await RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, _drain.DrainExpired).ConfigureAwait(false);
+                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, ProxyError.RequestHeadersTimeout, 408, null);
                 return;
             }
             catch (OperationCanceledException)
@@ -152,8 +154,8 @@ internal sealed partial class TunnelConnectionMiddleware
         {
             if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
             {
-                await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
-                Complete(log, ProxyError.AuthenticationRequired, 407, null);
+                var sent = await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
+                Complete(log with { BytesDown = sent }, ProxyError.AuthenticationRequired, 407, null);
                 return;
             }
 
@@ -165,8 +167,8 @@ internal sealed partial class TunnelConnectionMiddleware
         if (kind == HostKind.Invalid)
         {
             var detail = $"'{request.Host}' is not a valid host name or address";
-            await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log, ProxyError.InvalidRequest, 400, detail);
+            var sent = await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, 400, detail);
             return;
         }
 
@@ -177,8 +179,8 @@ internal sealed partial class TunnelConnectionMiddleware
         if (!decision.IsAllowed)
         {
             var detail = PolicyDetail(decision);
-            await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log, ProxyError.AccessDenied, 403, detail);
+            var sent = await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.AccessDenied, 403, detail);
             return;
         }
 
@@ -186,8 +188,8 @@ internal sealed partial class TunnelConnectionMiddleware
         log = log with { Egress = egress };
         if (!egress.Succeeded)
         {
-            await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
-            Complete(log, egress.Error, ProxyErrorResponses.StatusCode(egress.Error), egress.Detail);
+            var sent = await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, egress.Error, ProxyErrorResponses.StatusCode(egress.Error), egress.Detail);
             return;
         }
 
@@ -294,16 +296,20 @@ internal sealed partial class TunnelConnectionMiddleware
     private static bool SameName(string a, string b) =>
         a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
 
-    private async Task RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed)
+    /// <summary>Sends the error response and returns how many bytes reached the client, for the access log.</summary>
+    private async Task<long> RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed)
     {
         _metrics.RecordError(ProxyErrorResponses.Code(error));
+        var response = ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm);
         try
         {
-            await sink.SendAsync(ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm), closed).ConfigureAwait(false);
+            await sink.SendAsync(response, closed).ConfigureAwait(false);
+            return response.Length;
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
         {
             Log.ClientGone(_logger, target);
+            return 0;
         }
     }
 

@@ -44,6 +44,37 @@ public sealed class AccessLogTests
         File.Delete(accessLog);
     }
 
+    [Theory]
+    [InlineData("copytruncate")]
+    [InlineData("create")]
+    public async Task Rotation_ByTruncateOrRename_NextLinesStartTheNewFileCleanly(string mode)
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+        (await client.GetAsync($"http://www.example.com:{origin.Port}/before", Token)).Dispose();
+        await proxy.AccessLogLinesAsync(1);
+
+        if (mode == "copytruncate")
+        {
+            File.Copy(proxy.AccessLogPath, proxy.AccessLogPath + ".1");
+            await using (new FileStream(proxy.AccessLogPath, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite))
+            {
+            }
+        }
+        else
+        {
+            File.Move(proxy.AccessLogPath, proxy.AccessLogPath + ".1");
+        }
+
+        (await client.GetAsync($"http://www.example.com:{origin.Port}/after", Token)).Dispose();
+
+        var line = Assert.Single(await proxy.AccessLogLinesAsync(1));
+        Assert.Contains("/after", line, StringComparison.Ordinal);
+        Assert.DoesNotContain('\0', line);
+        Assert.Contains("/before", await File.ReadAllTextAsync(proxy.AccessLogPath + ".1", Token), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SquidFormat_NeverContainsCredentials()
     {

@@ -142,6 +142,33 @@ public sealed class ConfigLoaderTests
         Assert.Contains("line 2", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Sources")]
+    [InlineData("Domains")]
+    [InlineData("Ports")]
+    [InlineData("Methods")]
+    [InlineData("Users")]
+    [InlineData("DestinationCidrs")]
+    public void Load_EmptyConditionList_IsAnErrorNotAWildcard(string condition)
+    {
+        var (settings, errors) = Load($$"""{ "Proxy": { "Policy": { "Rules": [ { "Name": "r", "Action": "Allow", "{{condition}}": [] } ] } } }""");
+
+        Assert.Null(settings);
+        Assert.Contains(errors, e => e.Path.StartsWith($"Proxy:Policy:Rules:0:{condition}", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("30")]
+    public void Load_DurationWithoutColons_IsRejectedAsAmbiguous(string value)
+    {
+        var (_, errors) = Load($$"""{ "Proxy": { "Timeouts": { "Connect": "{{value}}" } } }""");
+
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:Timeouts:Connect", error.Path);
+        Assert.Contains("hh:mm:ss", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_MissingFile_SaysSo()
     {

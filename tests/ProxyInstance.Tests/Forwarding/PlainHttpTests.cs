@@ -130,6 +130,42 @@ public sealed class PlainHttpTests
     }
 
     [Fact]
+    public async Task Response_IsStreamed_FirstBytesArriveBeforeTheOriginFinishes()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync($"http://www.example.com:{origin.Port}/drip", HttpCompletionOption.ResponseHeadersRead, Token);
+        await using var body = await response.Content.ReadAsStreamAsync(Token);
+        var first = new byte[5];
+        // A proxy that buffered the whole response would hold these bytes until the gate opens: it never does.
+        await body.ReadExactlyAsync(first, Token).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Token);
+        origin.DripGate.SetResult();
+
+        Assert.Equal("first", Encoding.ASCII.GetString(first));
+        Assert.Equal("-last", await new StreamReader(body).ReadToEndAsync(Token));
+    }
+
+    [Fact]
+    public async Task Request_IsStreamed_OriginSeesFirstBytesBeforeTheClientFinishes()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        using var client = proxy.CreateClient();
+        // The body's second part is only produced once the origin has seen the first one, so a proxy that
+        // held the whole body before sending it would stall here. (The first part is larger than any copy or
+        // socket buffer on the way: HttpClient holds a small chunk until its write buffer fills.)
+        var firstPart = new byte[4 * 1024 * 1024];
+        "part1"u8.CopyTo(firstPart);
+        var content = new StreamContent(new GatedStream(firstPart, origin.FirstBodyBytes.Task, new byte[1000]));
+
+        using var response = await client.PostAsync($"http://www.example.com:{origin.Port}/trickle-in", content, Token);
+
+        Assert.Equal($"part1+{firstPart.Length - 5 + 1000}", await response.Content.ReadAsStringAsync(Token));
+    }
+
+    [Fact]
     public async Task KeepAlive_TwoRequestsOnOneClientConnection_ReuseOneOriginConnection()
     {
         await using var origin = await OriginServer.StartAsync();
@@ -296,6 +332,49 @@ public sealed class PlainHttpTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Yields a first part, waits for a signal (bounded), then yields the rest.</summary>
+    private sealed class GatedStream(byte[] first, Task gate, byte[] rest) : Stream
+    {
+        private int _stage;
+        private int _offset;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            switch (_stage++)
+            {
+                case 0:
+                    var count = Math.Min(buffer.Length, first.Length - _offset);
+                    first.AsSpan(_offset, count).CopyTo(buffer.Span);
+                    _offset += count;
+                    if (_offset < first.Length)
+                    {
+                        _stage--;
+                    }
+
+                    return count;
+                case 1:
+                    await gate.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+                    rest.CopyTo(buffer);
+                    _stage = 2;
+                    return rest.Length;
+                default:
+                    return 0;
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class NonSeekableStream(byte[] data) : MemoryStream(data)

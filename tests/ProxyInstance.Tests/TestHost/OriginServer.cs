@@ -29,6 +29,12 @@ internal sealed class OriginServer : IAsyncDisposable
     public ConcurrentQueue<IHeaderDictionary> RequestHeaders { get; } = new();
     public ConcurrentQueue<string> RequestTargets { get; } = new();
 
+    /// <summary>Released by a test to let /drip finish its response.</summary>
+    public TaskCompletionSource DripGate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completed by /trickle-in once the first bytes of the request body have arrived.</summary>
+    public TaskCompletionSource FirstBodyBytes { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public static async Task<OriginServer> StartAsync(IPAddress? address = null, bool tls = false, params string[] tlsNames)
     {
         address ??= IPAddress.Loopback;
@@ -122,6 +128,24 @@ internal sealed class OriginServer : IAsyncDisposable
             // /slow/MS: answers after MS milliseconds, to hold a request in flight.
             await Task.Delay(int.Parse(path["/slow/".Length..], System.Globalization.CultureInfo.InvariantCulture), token);
             await context.Response.WriteAsync("slow done", token);
+        }
+        else if (path == "/drip")
+        {
+            // Sends a first part, then holds the response open until the test releases it.
+            await context.Response.WriteAsync("first", token);
+            await context.Response.Body.FlushAsync(token);
+            await DripGate.Task.WaitAsync(TimeSpan.FromSeconds(30), token);
+            await context.Response.WriteAsync("-last", token);
+        }
+        else if (path == "/trickle-in")
+        {
+            // Signals as soon as the first body bytes arrive, then reads the rest.
+            var buffer = new byte[5];
+            await request.Body.ReadExactlyAsync(buffer, token);
+            FirstBodyBytes.TrySetResult();
+            using var rest = new MemoryStream();
+            await request.Body.CopyToAsync(rest, token);
+            await context.Response.WriteAsync($"{System.Text.Encoding.ASCII.GetString(buffer)}+{rest.Length}", token);
         }
         else if (path == "/hop-by-hop")
         {
