@@ -139,6 +139,17 @@ internal sealed class RuntimeSettings
             errors.Add(new ConfigError($"{root}:Authentication:Scheme", $"'{scheme}' is not a supported scheme. Use \"None\" or \"Basic\"."));
         }
 
+        if (scheme is null || scheme.Equals("None", StringComparison.OrdinalIgnoreCase))
+        {
+            for (var i = 0; i < options.Policy.Rules.Count; i++)
+            {
+                if (options.Policy.Rules[i].Users is { Count: > 0 })
+                {
+                    errors.Add(new ConfigError($"{root}:Policy:Rules:{i}:Users", "this rule names users, but authentication is off, so it could never match. Set Authentication:Scheme to \"Basic\" with a UsersFile, or remove Users."));
+                }
+            }
+        }
+
         var format = AccessLogFormat.Squid;
         var formatText = options.AccessLog.Format;
         if (formatText is not null && !Enum.TryParse(formatText, ignoreCase: true, out format))

@@ -52,7 +52,4 @@ internal enum ProxyError
 
     /// <summary>The client did not send its TLS ClientHello in time, or sent something that is not TLS.</summary>
     ClientHelloInvalid,
-
-    /// <summary>The proxy is shutting down.</summary>
-    ShuttingDown,
 }

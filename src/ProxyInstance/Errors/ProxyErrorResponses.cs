@@ -20,7 +20,6 @@ internal static class ProxyErrorResponses
             => StatusCodes.Status403Forbidden,
         ProxyError.DnsFailure or ProxyError.ConnectFailed or ProxyError.UpstreamFailed => StatusCodes.Status502BadGateway,
         ProxyError.DnsTimeout or ProxyError.ConnectTimeout or ProxyError.UpstreamTimeout => StatusCodes.Status504GatewayTimeout,
-        ProxyError.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -44,7 +43,6 @@ internal static class ProxyErrorResponses
         ProxyError.UpstreamTimeout => "ERR_UPSTREAM_TIMEOUT",
         ProxyError.SniMismatch => "ERR_SNI_MISMATCH",
         ProxyError.ClientHelloInvalid => "ERR_CLIENT_HELLO",
-        ProxyError.ShuttingDown => "ERR_SHUTTING_DOWN",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -78,7 +76,6 @@ internal static class ProxyErrorResponses
         ProxyError.UpstreamTimeout => $"The server at {target} did not answer in time.",
         ProxyError.SniMismatch => $"The TLS server name {detail ?? "(none)"} does not match the CONNECT host {target}.",
         ProxyError.ClientHelloInvalid => $"The tunnel to {target} did not start with a TLS ClientHello{Suffix(detail)}.",
-        ProxyError.ShuttingDown => "The proxy is shutting down.",
         _ => $"{Code(error)} {target}",
     };
 
@@ -96,7 +93,7 @@ internal static class ProxyErrorResponses
             response.Headers.ProxyAuthenticate = $"Basic realm=\"{realm}\", charset=\"UTF-8\"";
         }
 
-        if (error is ProxyError.InvalidRequest or ProxyError.ShuttingDown or ProxyError.RequestHeadTooLarge or ProxyError.RequestLineTooLong
+        if (error is ProxyError.InvalidRequest or ProxyError.RequestHeadTooLarge or ProxyError.RequestLineTooLong
             or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout)
         {
             response.Headers.Connection = "close";

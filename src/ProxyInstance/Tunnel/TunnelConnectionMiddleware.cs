@@ -219,6 +219,8 @@ internal sealed partial class TunnelConnectionMiddleware
                         _metrics.SniMismatch();
                     }
 
+                    _metrics.RecordError(ProxyErrorResponses.Code(sniError));
+
                     Log.TunnelRefused(_logger, log.Client, target, ProxyErrorResponses.Code(sniError), sniDetail ?? "-");
                     Complete(log, sniError, 403, sniDetail);
                     return;

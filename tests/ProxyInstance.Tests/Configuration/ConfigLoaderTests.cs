@@ -157,6 +157,16 @@ public sealed class ConfigLoaderTests
         Assert.Contains(errors, e => e.Path.StartsWith($"Proxy:Policy:Rules:0:{condition}", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Load_UsersConditionWithoutAuthentication_IsAnError()
+    {
+        var (_, errors) = Load("""{ "Proxy": { "Policy": { "Rules": [ { "Name": "r", "Action": "Allow", "Users": [ "alice" ] } ] } } }""");
+
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:Policy:Rules:0:Users", error.Path);
+        Assert.Contains("authentication is off", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("5")]
     [InlineData("30")]

@@ -226,6 +226,7 @@ public sealed class TunnelTests
         using var admin = new HttpClient();
         var metrics = await admin.GetStringAsync($"http://{proxy.AdminEndPoint}/metrics", Token);
         Assert.Matches(@"(?m)^proxy_sni_mismatch_total(\{\})? 1$", metrics);
+        Assert.Matches(@"(?m)^proxy_errors_total\{code=""ERR_SNI_MISMATCH""\} 1$", metrics);
     }
 
     [Fact]
