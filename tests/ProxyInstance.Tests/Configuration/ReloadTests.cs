@@ -33,20 +33,24 @@ public sealed class ReloadTests
         }
     }
 
+    private static Task<ProxyServer> StartWithLogsAsync(JsonObject policy, CapturingLoggerProvider logs) =>
+        ProxyServer.StartAsync(ProxyServer.Config(policy), services =>
+        {
+            new TestNetwork().Register(services);
+            services.AddSingleton<ILoggerProvider>(logs);
+        });
+
     [Fact]
     public async Task ConfigFileChanged_NewPolicyTakesEffectWithoutRestart()
     {
         await using var origin = await OriginServer.StartAsync();
-        var network = new TestNetwork();
         var logs = new CapturingLoggerProvider();
-        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(OnlyPort(origin.Port, "Allow")), s => { network.Register(s); s.AddSingleton<ILoggerProvider>(logs); });
+        await using var proxy = await StartWithLogsAsync(OnlyPort(origin.Port, "Allow"), logs);
         using var client = proxy.CreateClient();
         var url = $"http://www.example.com:{origin.Port}/";
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, url));
 
-        var config = ProxyServer.Config(OnlyPort(origin.Port, "Deny"));
-        config["Proxy"]!["AccessLog"] = new JsonObject { ["Path"] = proxy.AccessLogPath };
-        await File.WriteAllTextAsync(proxy.ConfigPath, config.ToJsonString(), Token);
+        await proxy.RewriteConfigAsync(ProxyServer.Config(OnlyPort(origin.Port, "Deny")));
 
         await WaitUntilAsync(async () => await StatusAsync(client, url) == HttpStatusCode.Forbidden, "the new policy");
         await WaitUntilAsync(() => Task.FromResult(logs.Messages.Any(m => m.Contains("Configuration reloaded", StringComparison.Ordinal))), "the reload to be logged");
@@ -56,9 +60,8 @@ public sealed class ReloadTests
     public async Task InvalidNewFile_IsRejectedWithALoggedErrorAndPreviousPolicyStays()
     {
         await using var origin = await OriginServer.StartAsync();
-        var network = new TestNetwork();
         var logs = new CapturingLoggerProvider();
-        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(OnlyPort(origin.Port, "Allow")), s => { network.Register(s); s.AddSingleton<ILoggerProvider>(logs); });
+        await using var proxy = await StartWithLogsAsync(OnlyPort(origin.Port, "Allow"), logs);
         using var client = proxy.CreateClient();
         var url = $"http://www.example.com:{origin.Port}/";
 
@@ -67,7 +70,7 @@ public sealed class ReloadTests
             ["DefaultAction"] = "Allow",
             ["Rules"] = new JsonArray(new JsonObject { ["Name"] = "bad", ["Action"] = "Deny", ["Domains"] = new JsonArray("a.*.com") }),
         });
-        await File.WriteAllTextAsync(proxy.ConfigPath, broken.ToJsonString(), Token);
+        await proxy.RewriteConfigAsync(broken);
         await WaitUntilAsync(() => Task.FromResult(logs.Messages.Any(m => m.Contains("rejected", StringComparison.Ordinal))), "the rejection to be logged");
         await File.WriteAllTextAsync(proxy.ConfigPath, "{ \"Proxy\": { ", Token);
         await WaitUntilAsync(() => Task.FromResult(logs.Messages.Count(m => m.Contains("rejected", StringComparison.Ordinal)) >= 2), "the second rejection");
@@ -97,9 +100,7 @@ public sealed class ReloadTests
         await raw.SendAsync($"CONNECT www.example.com:{origin.Port} HTTP/1.1\r\n\r\n");
         Assert.Equal("HTTP/1.1 200 Connection established\r\n\r\n", await raw.ReadHeadAsync());
 
-        var denyAll = ProxyServer.Config(OnlyPort(origin.Port, "Deny"));
-        denyAll["Proxy"]!["AccessLog"] = new JsonObject { ["Path"] = proxy.AccessLogPath };
-        await File.WriteAllTextAsync(proxy.ConfigPath, denyAll.ToJsonString(), Token);
+        await proxy.RewriteConfigAsync(ProxyServer.Config(OnlyPort(origin.Port, "Deny")));
         await WaitUntilAsync(async () =>
         {
             await using var probe = await RawClient.ConnectAsync(proxy.ProxyEndPoint);

@@ -135,6 +135,13 @@ internal sealed class ProxyServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Replaces the config file the proxy watches, keeping its access log where it is.</summary>
+    public Task RewriteConfigAsync(JsonObject config)
+    {
+        config["Proxy"]!["AccessLog"] ??= new JsonObject { ["Path"] = AccessLogPath };
+        return File.WriteAllTextAsync(ConfigPath, config.ToJsonString(), TestContext.Current.CancellationToken);
+    }
+
     public Task StopAsync() => _app.StopAsync(CancellationToken.None);
 
     public async ValueTask DisposeAsync()
