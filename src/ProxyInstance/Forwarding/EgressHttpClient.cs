@@ -77,17 +77,4 @@ internal sealed class EgressHttpClient : IDisposable
 
         return null;
     }
-
-    public static bool IsSocketError(Exception? exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is SocketException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

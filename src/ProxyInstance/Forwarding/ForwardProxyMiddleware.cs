@@ -17,10 +17,10 @@ namespace EgressLab.ProxyInstance.Forwarding;
 /// <summary>
 /// The plain-HTTP path: an absolute-form request is authenticated, decided by the policy and, when allowed,
 /// forwarded with YARP's <see cref="IHttpForwarder"/> through the <see cref="EgressHttpClient"/>.
-/// Bodies stream in both directions; nothing is buffered whole.
+/// Bodies stream in both directions; nothing is buffered whole. It is the end of the pipeline: every request
+/// that reaches it is answered here.
 /// </summary>
 internal sealed partial class ForwardProxyMiddleware(
-    RequestDelegate next,
     RuntimeSettingsStore settingsStore,
     IHttpForwarder forwarder,
     EgressHttpClient httpClient,
@@ -32,7 +32,6 @@ internal sealed partial class ForwardProxyMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        _ = next;
         var settings = settingsStore.Current;
         var started = Stopwatch.GetTimestamp();
         var time = timeProvider.GetUtcNow();

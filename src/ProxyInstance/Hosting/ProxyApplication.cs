@@ -65,6 +65,7 @@ internal static class ProxyApplication
         builder.Services.AddSingleton<EgressHttpClient>();
         builder.Services.AddSingleton<AccessLogWriter>();
         builder.Services.AddSingleton<DrainSignal>();
+        builder.Services.AddSingleton<ForwardProxyMiddleware>();
         builder.Services.AddHttpForwarder();
         var bound = new BoundEndpoints();
         builder.Services.AddSingleton(bound);
@@ -112,7 +113,8 @@ internal static class ProxyApplication
 
             await next(context).ConfigureAwait(false);
         });
-        app.UseMiddleware<ForwardProxyMiddleware>();
+        var forwardProxy = app.Services.GetRequiredService<ForwardProxyMiddleware>();
+        app.Run(forwardProxy.InvokeAsync);
         return app;
     }
 

@@ -22,8 +22,6 @@ internal sealed class ClientSink
         _output = connection.Transport.Output;
     }
 
-    public bool SupportsHalfClose => _socket is not null;
-
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (_socket is null)

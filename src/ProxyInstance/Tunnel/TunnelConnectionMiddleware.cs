@@ -1,8 +1,6 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using System.Text;
 using EgressLab.ProxyInstance.AccessLog;
 using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
@@ -113,7 +111,7 @@ internal sealed partial class TunnelConnectionMiddleware
                     _ => ProxyError.InvalidRequest,
                 };
                 var sent = await RejectAsync(sink, error, "-", Describe(parseError), settings, _drain.DrainExpired).ConfigureAwait(false);
-                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, error, StatusFor(error), Describe(parseError));
+                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, error, Describe(parseError));
                 return;
             }
 
@@ -131,7 +129,7 @@ internal sealed partial class TunnelConnectionMiddleware
             catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
             {
                 var sent = await RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, _drain.DrainExpired).ConfigureAwait(false);
-                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, ProxyError.RequestHeadersTimeout, 408, null);
+                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, ProxyError.RequestHeadersTimeout, null);
                 return;
             }
             catch (OperationCanceledException)
@@ -155,7 +153,7 @@ internal sealed partial class TunnelConnectionMiddleware
             if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
             {
                 var sent = await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
-                Complete(log with { BytesDown = sent }, ProxyError.AuthenticationRequired, 407, null);
+                Complete(log with { BytesDown = sent }, ProxyError.AuthenticationRequired, null);
                 return;
             }
 
@@ -168,7 +166,7 @@ internal sealed partial class TunnelConnectionMiddleware
         {
             var detail = $"'{request.Host}' is not a valid host name or address";
             var sent = await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, 400, detail);
+            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, detail);
             return;
         }
 
@@ -180,7 +178,7 @@ internal sealed partial class TunnelConnectionMiddleware
         {
             var detail = PolicyDetail(decision);
             var sent = await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.AccessDenied, 403, detail);
+            Complete(log with { BytesDown = sent }, ProxyError.AccessDenied, detail);
             return;
         }
 
@@ -189,7 +187,7 @@ internal sealed partial class TunnelConnectionMiddleware
         if (!egress.Succeeded)
         {
             var sent = await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, egress.Error, ProxyErrorResponses.StatusCode(egress.Error), egress.Detail);
+            Complete(log with { BytesDown = sent }, egress.Error, egress.Detail);
             return;
         }
 
@@ -200,7 +198,7 @@ internal sealed partial class TunnelConnectionMiddleware
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
         {
-            Complete(log, ProxyError.None, 200, "client left before the tunnel opened");
+            Complete(log, ProxyError.None, "client left before the tunnel opened");
             return;
         }
 
@@ -222,7 +220,7 @@ internal sealed partial class TunnelConnectionMiddleware
                     _metrics.RecordError(ProxyErrorResponses.Code(sniError));
 
                     Log.TunnelRefused(_logger, log.Client, target, ProxyErrorResponses.Code(sniError), sniDetail ?? "-");
-                    Complete(log, sniError, 403, sniDetail);
+                    Complete(log, sniError, sniDetail);
                     return;
                 }
             }
@@ -230,7 +228,7 @@ internal sealed partial class TunnelConnectionMiddleware
             var relay = new TunnelRelay(connection.Transport.Input, sink, upstream, settings.TunnelIdleTimeout, _timeProvider);
             var outcome = await relay.RunAsync(drained).ConfigureAwait(false);
             _metrics.AddBytes(outcome.BytesUp, outcome.BytesDown);
-            Complete(log with { BytesUp = outcome.BytesUp, BytesDown = outcome.BytesDown + Established.Length }, ProxyError.None, 200,
+            Complete(log with { BytesUp = outcome.BytesUp, BytesDown = outcome.BytesDown + Established.Length }, ProxyError.None,
                 outcome.End == TunnelEnd.Closed ? null : outcome.End.ToString());
         }
         finally
@@ -315,7 +313,8 @@ internal sealed partial class TunnelConnectionMiddleware
         }
     }
 
-    private void Complete(TunnelLog log, ProxyError error, int status, string? detail)
+    /// <summary>Writes the tunnel's access log line; the status comes from the outcome, mapped in one place.</summary>
+    private void Complete(TunnelLog log, ProxyError error, string? detail)
     {
         _accessLog.Write(new AccessLogEntry
         {
@@ -326,7 +325,7 @@ internal sealed partial class TunnelConnectionMiddleware
             Method = log.Method,
             Target = log.Target,
             Tunnel = true,
-            Status = status,
+            Status = ProxyErrorResponses.StatusCode(error),
             Error = error,
             Decision = log.Decision is null ? "none" : log.Decision.IsAllowed ? "allow" : "deny",
             Rule = log.Decision?.RuleName,
@@ -340,8 +339,6 @@ internal sealed partial class TunnelConnectionMiddleware
             Detail = detail,
         });
     }
-
-    private static int StatusFor(ProxyError error) => ProxyErrorResponses.StatusCode(error);
 
     internal static string PolicyDetail(PolicyDecision decision) => decision.RuleName is { } rule
         ? $"rule '{rule}'"

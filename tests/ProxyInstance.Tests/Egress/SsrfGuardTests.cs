@@ -52,9 +52,7 @@ public sealed class SsrfGuardTests
         await using (forbidden)
         await using (proxy)
         {
-            await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-            await raw.SendAsync($"GET http://{host}:{forbidden.Port}/secret HTTP/1.1\r\nHost: {host}:{forbidden.Port}\r\nConnection: close\r\n\r\n");
-            var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+            var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, $"GET http://{host}:{forbidden.Port}/secret HTTP/1.1\r\nHost: {host}:{forbidden.Port}\r\nConnection: close\r\n\r\n");
 
             Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", response, StringComparison.Ordinal);
             Assert.Contains("X-Proxy-Error: ERR_DESTINATION_PRIVATE", response, StringComparison.Ordinal);
@@ -72,9 +70,7 @@ public sealed class SsrfGuardTests
         await using (forbidden)
         await using (proxy)
         {
-            await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-            await raw.SendAsync($"CONNECT {host}:{forbidden.Port} HTTP/1.1\r\n\r\n");
-            var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+            var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, $"CONNECT {host}:{forbidden.Port} HTTP/1.1\r\n\r\n");
 
             // Notations a strict CONNECT parser refuses outright (400) are as safe as a 403: nothing is dialled.
             Assert.Matches(@"^HTTP/1\.1 (403 Forbidden\r\n[\s\S]*X-Proxy-Error: ERR_DESTINATION_PRIVATE|400 Bad Request)", response);
@@ -104,9 +100,7 @@ public sealed class SsrfGuardTests
         await using (forbidden)
         await using (proxy)
         {
-            await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-            await raw.SendAsync($"CONNECT {host}:{port} HTTP/1.1\r\n\r\n");
-            var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+            var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, $"CONNECT {host}:{port} HTTP/1.1\r\n\r\n");
 
             Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", response, StringComparison.Ordinal);
             Assert.Contains("X-Proxy-Error: ERR_DESTINATION_PRIVATE", response, StringComparison.Ordinal);
@@ -128,9 +122,7 @@ public sealed class SsrfGuardTests
         await using (forbidden)
         await using (proxy)
         {
-            await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-            await raw.SendAsync($"GET http://{host}/latest/meta-data/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-            var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+            var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, $"GET http://{host}/latest/meta-data/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
 
             Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", response, StringComparison.Ordinal);
             Assert.Contains("169.254.169.254 (cloud metadata service)", response, StringComparison.Ordinal);

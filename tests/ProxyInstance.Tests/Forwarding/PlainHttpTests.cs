@@ -275,10 +275,7 @@ public sealed class PlainHttpTests
     {
         var network = new TestNetwork();
         await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(80)), network);
-        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-
-        await raw.SendAsync(request);
-        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+        var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, request);
 
         Assert.StartsWith("HTTP/1.1 400", response, StringComparison.Ordinal);
         Assert.Contains("X-Proxy-Error: ERR_INVALID_REQUEST", response, StringComparison.Ordinal);

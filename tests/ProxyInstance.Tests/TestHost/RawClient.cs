@@ -25,6 +25,14 @@ internal sealed class RawClient : IAsyncDisposable
         return new RawClient(client);
     }
 
+    /// <summary>Opens a connection, sends <paramref name="request"/> and returns everything the proxy answers until it closes.</summary>
+    public static async Task<string> ExchangeAsync(IPEndPoint endPoint, string request)
+    {
+        await using var client = await ConnectAsync(endPoint);
+        await client.SendAsync(request);
+        return Encoding.UTF8.GetString(await client.ReadToEndAsync());
+    }
+
     public Task SendAsync(string text) => SendAsync(Encoding.ASCII.GetBytes(text));
 
     public async Task SendAsync(byte[] bytes) =>

@@ -49,10 +49,7 @@ public sealed class TunnelTests
         var network = new TestNetwork();
         var policy = new JsonObject { ["Rules"] = new JsonArray(new JsonObject { ["Name"] = "aws", ["Action"] = "Allow", ["Domains"] = new JsonArray(".amazonaws.com") }) };
         await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(policy), network);
-        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-
-        await raw.SendAsync("CONNECT denied.example.net:443 HTTP/1.1\r\nHost: denied.example.net:443\r\n\r\n");
-        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+        var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, "CONNECT denied.example.net:443 HTTP/1.1\r\nHost: denied.example.net:443\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", response, StringComparison.Ordinal);
         Assert.Contains("X-Proxy-Error: ERR_ACCESS_DENIED\r\n", response, StringComparison.Ordinal);
@@ -67,10 +64,7 @@ public sealed class TunnelTests
     {
         var port = PlainHttpTests.UnusedPort();
         await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(Policy(port)), new TestNetwork());
-        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-
-        await raw.SendAsync($"CONNECT www.example.com:{port} HTTP/1.1\r\n\r\n");
-        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+        var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, $"CONNECT www.example.com:{port} HTTP/1.1\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 502 Bad Gateway\r\n", response, StringComparison.Ordinal);
         Assert.Contains("X-Proxy-Error: ERR_CONNECT_FAIL", response, StringComparison.Ordinal);
@@ -80,10 +74,7 @@ public sealed class TunnelTests
     public async Task Connect_UnknownName_Returns502DnsFailure()
     {
         await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(Policy(443)), new TestNetwork());
-        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-
-        await raw.SendAsync("CONNECT nowhere.example.com:443 HTTP/1.1\r\n\r\n");
-        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+        var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, "CONNECT nowhere.example.com:443 HTTP/1.1\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 502 Bad Gateway\r\n", response, StringComparison.Ordinal);
         Assert.Contains("X-Proxy-Error: ERR_DNS_FAIL", response, StringComparison.Ordinal);
@@ -95,10 +86,7 @@ public sealed class TunnelTests
         using var blackHole = BlackHoleListener.Start();
         var config = ProxyServer.Config(Policy(blackHole.Port), customize: p => p["Timeouts"]!["Connect"] = "00:00:01");
         await using var proxy = await ProxyServer.StartAsync(config, new TestNetwork());
-        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-
-        await raw.SendAsync($"CONNECT www.example.com:{blackHole.Port} HTTP/1.1\r\n\r\n");
-        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+        var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, $"CONNECT www.example.com:{blackHole.Port} HTTP/1.1\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 504 Gateway Timeout\r\n", response, StringComparison.Ordinal);
         Assert.Contains("X-Proxy-Error: ERR_CONNECT_TIMEOUT", response, StringComparison.Ordinal);
@@ -114,10 +102,7 @@ public sealed class TunnelTests
     {
         var network = new TestNetwork();
         await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(Policy(443)), network);
-        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
-
-        await raw.SendAsync(request);
-        var response = Encoding.UTF8.GetString(await raw.ReadToEndAsync());
+        var response = await RawClient.ExchangeAsync(proxy.ProxyEndPoint, request);
 
         Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", response, StringComparison.Ordinal);
         Assert.Empty(network.Dialled);
