@@ -38,6 +38,8 @@ internal sealed partial class ForwardProxyMiddleware(
         var request = context.Request;
         var client = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.ToString();
+        var recorder = context.Features.Get<RequestHeadRecorder>();
+        var nominated = recorder?.BeginRequest(request.Method, rawTarget, request.Protocol);
         var entry = new AccessLogEntry
         {
             Time = time,
@@ -57,10 +59,11 @@ internal sealed partial class ForwardProxyMiddleware(
         context.Response.Body = responseBody;
         try
         {
-            entry = await ForwardAsync(context, settings, client, rawTarget, entry).ConfigureAwait(false);
+            entry = await ForwardAsync(context, settings, client, rawTarget, nominated, entry).ConfigureAwait(false);
         }
         finally
         {
+            recorder?.EndRequest();
             entry = entry with
             {
                 Duration = Stopwatch.GetElapsedTime(started),
@@ -74,7 +77,8 @@ internal sealed partial class ForwardProxyMiddleware(
         }
     }
 
-    private async Task<AccessLogEntry> ForwardAsync(HttpContext context, RuntimeSettings settings, IPAddress? client, string rawTarget, AccessLogEntry entry)
+    private async Task<AccessLogEntry> ForwardAsync(
+        HttpContext context, RuntimeSettings settings, IPAddress? client, string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry)
     {
         var aborted = context.RequestAborted;
         if (HttpMethods.IsConnect(context.Request.Method))
@@ -132,7 +136,7 @@ internal sealed partial class ForwardProxyMiddleware(
         }
 
         var trace = new EgressTrace();
-        var transformer = new ForwardingTransformer(requestUri, settings.AddVia, settings.AddXForwardedFor, trace);
+        var transformer = new ForwardingTransformer(requestUri, nominated, settings.AddVia, settings.AddXForwardedFor, trace);
         var config = new ForwarderRequestConfig
         {
             ActivityTimeout = settings.UpstreamResponseTimeout,

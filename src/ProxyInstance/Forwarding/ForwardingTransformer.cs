@@ -13,7 +13,7 @@ namespace EgressLab.ProxyInstance.Forwarding;
 /// </summary>
 /// <remarks>
 /// Kestrel rewrites a request's Connection field to a bare <c>keep-alive</c> or <c>close</c> when it carries either
-/// token, so names listed next to those tokens never reach us; names in a Connection field without them do.
+/// token, so the nominated names come from the head as the client sent it (<see cref="RequestHeadRecorder"/>).
 /// See docs/decisions/0002-connection-nominated-headers.md.
 /// </remarks>
 internal sealed class ForwardingTransformer : HttpTransformer
@@ -23,11 +23,15 @@ internal sealed class ForwardingTransformer : HttpTransformer
     private readonly bool _addVia;
     private readonly bool _addXForwardedFor;
     private readonly Uri _requestUri;
+    private readonly IReadOnlyList<string>? _nominated;
     private readonly EgressTrace _trace;
 
-    public ForwardingTransformer(Uri requestUri, bool addVia, bool addXForwardedFor, EgressTrace trace)
+    /// <param name="nominated">Names the request's Connection and Proxy-Connection fields list, as sent; null when
+    /// unknown, and then the fields as Kestrel parsed them are used.</param>
+    public ForwardingTransformer(Uri requestUri, IReadOnlyList<string>? nominated, bool addVia, bool addXForwardedFor, EgressTrace trace)
     {
         _requestUri = requestUri;
+        _nominated = nominated;
         _trace = trace;
         _addVia = addVia;
         _addXForwardedFor = addXForwardedFor;
@@ -39,8 +43,20 @@ internal sealed class ForwardingTransformer : HttpTransformer
         ArgumentNullException.ThrowIfNull(proxyRequest);
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
         var incoming = httpContext.Request.Headers;
-        RemoveNominated(incoming.Connection, proxyRequest.Headers, proxyRequest.Content?.Headers);
-        RemoveNominated(incoming["Proxy-Connection"], proxyRequest.Headers, proxyRequest.Content?.Headers);
+        if (_nominated is not null)
+        {
+            foreach (var name in _nominated)
+            {
+                proxyRequest.Headers.Remove(name);
+                proxyRequest.Content?.Headers.Remove(name);
+            }
+        }
+        else
+        {
+            RemoveNominated(incoming.Connection, proxyRequest.Headers, proxyRequest.Content?.Headers);
+            RemoveNominated(incoming["Proxy-Connection"], proxyRequest.Headers, proxyRequest.Content?.Headers);
+        }
+
         proxyRequest.Headers.Remove(HeaderNames.ProxyAuthorization);
         proxyRequest.Headers.Remove("Proxy-Connection");
 
@@ -104,8 +120,11 @@ internal sealed class ForwardingTransformer : HttpTransformer
 
             foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                headers.Remove(name);
-                contentHeaders?.Remove(name);
+                if (Tunnel.ConnectRequestParser.IsToken(name))
+                {
+                    headers.Remove(name);
+                    contentHeaders?.Remove(name);
+                }
             }
         }
     }

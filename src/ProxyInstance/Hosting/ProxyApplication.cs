@@ -78,6 +78,7 @@ internal static class ProxyApplication
             kestrel.AllowHostHeaderOverride = true;
             kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
             kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxRequestHeadBytes;
+            kestrel.Limits.MaxRequestLineSize = ConnectRequestParser.MaxRequestLineBytes;
             kestrel.Limits.RequestHeadersTimeout = settings.RequestHeadersTimeout;
             kestrel.Limits.MaxRequestBodySize = null;
             foreach (var endPoint in settings.Listen)

@@ -56,6 +56,9 @@ internal static class ConnectRequestParser
     private static readonly SearchValues<byte> TokenChars =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
+    private static readonly SearchValues<char> TokenCharsUtf16 =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     // RFC 3986 §3.2.2 reg-name restricted to the characters DNS names use: no pct-encoding, sub-delims or non-ASCII.
     private static readonly SearchValues<byte> LabelChars =
         SearchValues.Create("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"u8);
@@ -494,7 +497,9 @@ internal static class ConnectRequestParser
         }
     }
 
-    private static bool IsToken(ReadOnlySpan<byte> span) => !span.IsEmpty && !span.ContainsAnyExcept(TokenChars);
+    internal static bool IsToken(ReadOnlySpan<byte> span) => !span.IsEmpty && !span.ContainsAnyExcept(TokenChars);
+
+    internal static bool IsToken(ReadOnlySpan<char> span) => !span.IsEmpty && !span.ContainsAnyExcept(TokenCharsUtf16);
 
     // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. The span excludes the CRLF.
     private static ConnectParseError ParseField(ReadOnlySpan<byte> line, long lineOffset, ref FieldState fields)

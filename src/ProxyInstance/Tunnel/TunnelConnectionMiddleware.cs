@@ -6,6 +6,7 @@ using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Forwarding;
 using EgressLab.ProxyInstance.Hosting;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
@@ -75,8 +76,10 @@ internal sealed partial class TunnelConnectionMiddleware
 
             if (isConnect != true)
             {
-                // Not a tunnel: hand every byte, unconsumed, to the HTTP pipeline.
+                // Not a tunnel: hand every byte, unconsumed, to the HTTP pipeline, through a recorder that keeps
+                // each request head as sent (Kestrel rewrites the Connection field).
                 input.AdvanceTo(result.Buffer.Start);
+                using var recorder = RequestHeadRecorder.Attach(connection, ConnectRequestParser.MaxRequestLineBytes + startup.MaxRequestHeadBytes + 4);
                 await _next(connection).ConfigureAwait(false);
                 return;
             }

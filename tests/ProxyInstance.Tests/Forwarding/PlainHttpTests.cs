@@ -185,15 +185,21 @@ public sealed class PlainHttpTests
         Assert.Equal(1, origin.Connections);
     }
 
-    [Fact]
-    public async Task Forward_HopByHopAndProxyHeaders_AreNotForwarded()
+    [Theory]
+    [InlineData("Connection: X-Private-Hop\r\n")]
+    [InlineData("Connection: keep-alive, X-Private-Hop\r\n")]
+    [InlineData("Connection: X-Private-Hop , close\r\n")]
+    [InlineData("connection: Keep-Alive\r\nCONNECTION: x-private-hop\r\n")]
+    [InlineData("Connection: keep-alive\r\nProxy-Connection: keep-alive,X-Private-Hop\r\n")]
+    [InlineData("Connection: keep-alive,,\tX-Private-Hop, not a name\r\n")]
+    public async Task Forward_HopByHopAndProxyHeaders_AreNotForwarded(string connection)
     {
         await using var origin = await OriginServer.StartAsync();
         await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
         await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
 
         await raw.SendAsync($"GET http://www.example.com:{origin.Port}/headers HTTP/1.1\r\nHost: www.example.com:{origin.Port}\r\n"
-            + "Connection: X-Private-Hop\r\nX-Private-Hop: do-not-forward\r\nKeep-Alive: timeout=5\r\n"
+            + connection + "X-Private-Hop: do-not-forward\r\nKeep-Alive: timeout=5\r\n"
             + "Proxy-Authorization: Basic YWxpY2U6c2VjcmV0\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nX-End-To-End: kept\r\n\r\n");
         var head = await raw.ReadHeadAsync();
         Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
@@ -205,6 +211,52 @@ public sealed class PlainHttpTests
         {
             Assert.False(seen.ContainsKey(name), $"{name} was forwarded");
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task KeepAlive_EachRequestLosesOnlyTheHeadersItsOwnConnectionFieldNames(bool firstIsDenied)
+    {
+        // The first request's body is a copy of the second request's head with another Connection field. Whether the
+        // proxy streams that body to the origin or, having refused the request, leaves it for Kestrel to drain, the
+        // second request must be judged by its own head only.
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)), new TestNetwork());
+        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
+        var secondLine = $"GET http://www.example.com:{origin.Port}/headers HTTP/1.1\r\n";
+        var decoy = secondLine + "Connection: keep-alive, X-End-To-End\r\nX-Decoy: 1\r\n\r\n";
+        var firstPort = firstIsDenied ? origin.Port + 1 : origin.Port;
+
+        await raw.SendAsync($"POST http://www.example.com:{firstPort}/upload HTTP/1.1\r\nHost: www.example.com:{firstPort}\r\n"
+            + $"Connection: keep-alive, X-First-Only\r\nX-First-Only: 1\r\nX-Private-Hop: first\r\nContent-Length: {decoy.Length}\r\n\r\n" + decoy);
+        var firstHead = await raw.ReadHeadAsync();
+        Assert.StartsWith(firstIsDenied ? "HTTP/1.1 403" : "HTTP/1.1 200", firstHead, StringComparison.Ordinal);
+        var firstBody = await raw.ReadBodyAsync(firstHead);
+        if (!firstIsDenied)
+        {
+            Assert.StartsWith($"POST {decoy.Length} ", firstBody, StringComparison.Ordinal);
+        }
+
+        await raw.SendAsync(secondLine + $"Host: www.example.com:{origin.Port}\r\nConnection: keep-alive, X-Private-Hop\r\n"
+            + "X-Private-Hop: second\r\nX-End-To-End: kept\r\nX-First-Only: 2\r\n\r\n");
+        var secondHead = await raw.ReadHeadAsync();
+        Assert.StartsWith("HTTP/1.1 200", secondHead, StringComparison.Ordinal);
+        await raw.ReadBodyAsync(secondHead);
+
+        var seen = origin.RequestHeaders.ToArray();
+        Assert.Equal(firstIsDenied ? 1 : 2, seen.Length);
+        if (!firstIsDenied)
+        {
+            Assert.False(seen[0].ContainsKey("X-First-Only"), "X-First-Only was forwarded on the request that named it");
+            Assert.Equal("first", seen[0]["X-Private-Hop"].ToString());
+        }
+
+        var second = seen[^1];
+        Assert.False(second.ContainsKey("X-Private-Hop"), "X-Private-Hop was forwarded on the request that named it");
+        Assert.Equal("kept", second["X-End-To-End"].ToString());
+        Assert.Equal("2", second["X-First-Only"].ToString());
+        Assert.Equal(1, origin.Connections);
     }
 
     [Fact]

@@ -57,6 +57,55 @@ internal sealed class RawClient : IAsyncDisposable
         return head.ToString();
     }
 
+    /// <summary>
+    /// Reads the body that follows <paramref name="head"/>, framed by its Content-Length or chunked encoding, so
+    /// the next response on a keep-alive connection can be read.
+    /// </summary>
+    public async Task<string> ReadBodyAsync(string head)
+    {
+        var fields = head.Split("\r\n").Skip(1).Select(l => l.Split(':', 2)).Where(p => p.Length == 2)
+            .ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
+        if (fields.TryGetValue("Content-Length", out var length))
+        {
+            return Encoding.UTF8.GetString(await ReadExactlyAsync(int.Parse(length, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        if (!fields.TryGetValue("Transfer-Encoding", out var coding) || !coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"the response has no framing a keep-alive reader can follow:\n{head}");
+        }
+
+        var body = new StringBuilder();
+        while (true)
+        {
+            var size = Convert.ToInt32((await ReadLineAsync()).Split(';')[0], 16);
+            if (size == 0)
+            {
+                while ((await ReadLineAsync()).Length > 0)
+                {
+                }
+
+                return body.ToString();
+            }
+
+            body.Append(Encoding.UTF8.GetString(await ReadExactlyAsync(size)));
+            await ReadLineAsync();
+        }
+    }
+
+    private async Task<string> ReadLineAsync()
+    {
+        var line = new StringBuilder();
+        var one = new byte[1];
+        while (!line.ToString().EndsWith("\r\n", StringComparison.Ordinal))
+        {
+            await Stream.ReadExactlyAsync(one, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout);
+            line.Append((char)one[0]);
+        }
+
+        return line.ToString(0, line.Length - 2);
+    }
+
     /// <summary>Reads until the peer closes; returns everything read.</summary>
     public async Task<byte[]> ReadToEndAsync()
     {
