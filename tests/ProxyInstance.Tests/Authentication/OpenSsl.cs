@@ -12,7 +12,7 @@ internal static class OpenSsl
     public static string RequirePath()
     {
         var path = ExecutablePath.Value;
-        TestHost.Requirements.SkipUnless(path is not null, "openssl is not on PATH; the cross-check against an independent implementation did not run.");
+        Requirements.SkipUnless(path is not null, "openssl is not on PATH; the cross-check against an independent implementation did not run.");
         return path!;
     }
 

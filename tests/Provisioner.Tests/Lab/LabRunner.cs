@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace EgressLab.Provisioner.Tests.Lab;
+
+/// <summary>
+/// Runs the provisioner as a process, the way a user does, against a lab of its own: a namespace prefix and
+/// state directory unique to the test run, so a lab a user has up is never touched.
+/// </summary>
+internal sealed class LabRunner
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    private static readonly string[] LabTools = ["ip", "nft", "iptables", "conntrack", "dnsmasq", "nginx", "curl", "ping", "setsid"];
+
+    public LabRunner()
+    {
+        var id = Guid.NewGuid().ToString("N")[..6];
+        Prefix = $"eltest-{id}";
+        StateDirectory = Path.Combine("/run", $"egress-lab-test-{id}");
+    }
+
+    public string Prefix { get; }
+
+    public string StateDirectory { get; }
+
+    public static string ProvisionerAssembly => Path.Combine(AppContext.BaseDirectory, "Provisioner.dll");
+
+    /// <summary>Why the lab cannot run here, or null when it can (root and the tools it needs).</summary>
+    public static string? Unavailable()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            return "the lab tests need root (network namespaces); CI runs them as root";
+        }
+
+        var missing = LabTools
+            .Where(p => Requirements.FindOnPath(p) is null && !File.Exists($"/usr/sbin/{p}") && !File.Exists($"/sbin/{p}")).ToList();
+        return missing.Count == 0 ? null : $"the lab tests need {string.Join(", ", missing)} (.ci/run installs them)";
+    }
+
+    public Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(arguments, null);
+
+    public async Task<(int ExitCode, string Output)> RunAsync(string[] arguments, IReadOnlyDictionary<string, string>? variables, Action<Process>? started = null)
+    {
+        var start = new ProcessStartInfo(Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ProvisionerAssembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["EGRESS_LAB_PREFIX"] = Prefix;
+        start.Environment["EGRESS_LAB_STATE_DIR"] = StateDirectory;
+        foreach (var (name, value) in variables ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        started?.Invoke(process);
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output + await error);
+    }
+
+    /// <summary>The lab's namespaces that exist now.</summary>
+    public IReadOnlyList<string> Namespaces() =>
+        [.. Host("ip", "netns", "list").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(Prefix + "-", StringComparison.Ordinal))];
+
+    /// <summary>Everything of the lab that could outlive it: namespaces, /etc/netns entries, state, processes.</summary>
+    public IReadOnlyList<string> Leftovers()
+    {
+        var found = new List<string>(Namespaces().Select(n => $"namespace {n}"));
+        if (Directory.Exists("/etc/netns"))
+        {
+            found.AddRange(Directory.GetDirectories("/etc/netns").Where(d => Path.GetFileName(d).StartsWith(Prefix, StringComparison.Ordinal)).Select(d => $"directory {d}"));
+        }
+
+        if (Directory.Exists(StateDirectory))
+        {
+            found.Add($"directory {StateDirectory}");
+        }
+
+        foreach (var pid in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)))
+        {
+            try
+            {
+                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains(StateDirectory, StringComparison.Ordinal))
+                {
+                    found.Add($"process {pid}");
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The root namespace's network configuration, which the lab must never change.</summary>
+    public static string RootNamespaceSnapshot()
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Host("ip", "-o", "link", "show"));
+        text.AppendLine(Host("ip", "-o", "addr", "show"));
+        text.AppendLine(Host("ip", "route", "show", "table", "all"));
+        text.AppendLine(Host("ip", "rule", "show"));
+        text.AppendLine(Host("nft", "list", "ruleset"));
+        return text.ToString();
+    }
+
+    public static string Host(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return output;
+    }
+
+    private static string Dotnet => Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
+}
