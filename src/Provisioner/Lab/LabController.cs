@@ -159,34 +159,23 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             return Bad($"route table '{tableName}' does not exist; the tables are: {string.Join(", ", model.RouteTables.Select(t => t.Name))}");
         }
 
-        if (!IPNetwork.TryParse(destinationText, out var destination) || destination.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        if (!Ipv4.TryParseCidr(destinationText, out var destination, out var problem, out var fix) || problem.Length > 0)
         {
-            return Bad($"'{destinationText}' is not an IPv4 CIDR such as 0.0.0.0/0");
-        }
-
-        if (destination.ToString() != destinationText)
-        {
-            return Bad($"'{destinationText}' has host bits set; did you mean {destination}?");
+            return Bad($"{problem}. {fix}");
         }
 
         var routes = table.Routes.ToList();
         var current = routes.FindIndex(r => r.Destination == destination);
         if (add)
         {
-            var targets = model.Instances.Select(i => i.Name).Prepend(model.InternetGateway?.Name).OfType<string>().ToList();
-            if (target is null || !targets.Contains(target))
+            if (target is null)
             {
-                return Bad($"give --target, one of: {string.Join(", ", targets)}");
+                return Bad($"give --target: the Internet Gateway's name or an instance's ({string.Join(", ", model.Instances.Select(i => i.Name).Prepend(model.InternetGateway?.Name).OfType<string>())})");
             }
 
             if (current >= 0)
             {
                 return Bad($"route table '{tableName}' already has a route for {destination} (to {routes[current].Target}); delete it first");
-            }
-
-            if (model.Vpc.Cidr.Contains(destination.BaseAddress))
-            {
-                return Bad($"{destination} is inside the VPC ({model.Vpc.Cidr}), which the local route covers");
             }
 
             routes.Add(new RouteSpec(destination, target));
@@ -201,7 +190,19 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             routes.RemoveAt(current);
         }
 
+        // The edited table must pass the same rules as a topology file: a known target, nothing inside the VPC.
         var changed = table with { Routes = routes };
+        var problems = TopologyValidator.Validate(model.WithRouteTable(changed));
+        if (problems.Count > 0)
+        {
+            foreach (var finding in problems)
+            {
+                error.WriteLine($"error: {finding.Item}: {finding.Message}. {finding.Fix}");
+            }
+
+            return BadInput;
+        }
+
         state.WithRoutes(changed).Write(environment);
         new LabBuilder(environment, _shell, output).ApplyRouteTable(model.WithRouteTable(changed), changed);
         output.WriteLine(add ? $"route table {tableName}: {destination} -> {target}" : $"route table {tableName}: {destination} removed");
@@ -317,6 +318,4 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         error.WriteLine($"error: {message}");
         return BadInput;
     }
-
-    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -33,8 +33,6 @@ internal sealed class LabLayout(TopologyModel model)
 
     public int RouteTableId(RouteTableSpec table) => FirstRouteTableId + Index(Model.RouteTables, table.Name, t => t.Name);
 
-    public IEnumerable<InstanceSpec> InstancesIn(SubnetSpec subnet) => Model.Instances.Where(i => i.Subnet == subnet.Name);
-
     private static int Index<T>(IReadOnlyList<T> items, string name, Func<T, string> key)
     {
         for (var i = 0; i < items.Count; i++)

@@ -96,19 +96,18 @@ internal static class LabRulesets
     {
         var text = Begin("bridge", SourceDestCheckTable);
         var checkedInstances = layout.Model.Instances.Where(i => i.SourceDestCheck).ToList();
-        text.Append("  chain from_instance {\n    type filter hook prerouting priority filter; policy accept;\n");
-        foreach (var instance in checkedInstances)
+        // Frames from the instance must carry its address as source; frames to it, as destination.
+        foreach (var (chain, hook, port, field) in new[] { ("from_instance", "prerouting", "iifname", "saddr"), ("to_instance", "postrouting", "oifname", "daddr") })
         {
-            text.Append(CultureInfo.InvariantCulture, $"    iifname \"{layout.RouterPort(instance)}\" meta protocol ip ip saddr != {instance.PrivateIp} drop\n");
+            text.Append(CultureInfo.InvariantCulture, $"  chain {chain} {{\n    type filter hook {hook} priority filter; policy accept;\n");
+            foreach (var instance in checkedInstances)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"    {port} \"{layout.RouterPort(instance)}\" meta protocol ip ip {field} != {instance.PrivateIp} drop\n");
+            }
+
+            text.Append("  }\n");
         }
 
-        text.Append("  }\n  chain to_instance {\n    type filter hook postrouting priority filter; policy accept;\n");
-        foreach (var instance in checkedInstances)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"    oifname \"{layout.RouterPort(instance)}\" meta protocol ip ip daddr != {instance.PrivateIp} drop\n");
-        }
-
-        text.Append("  }\n");
         return End(text);
     }
 

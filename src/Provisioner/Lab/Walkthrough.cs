@@ -105,7 +105,8 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
             probes.Add($"{host.PrivateIp}: curl exit {tcp.ExitCode}, ping exit {icmp.ExitCode}");
         }
 
-        var arrived = plan.PrivateHosts.Select(h => (h.Name, New: UnsolicitedPackets(h) - counters[h.Name])).ToList();
+        // A counter that cannot be read (-1) proves nothing, so it fails the check rather than reading as zero.
+        var arrived = plan.PrivateHosts.Select(h => (h.Name, New: UnsolicitedPackets(h) is var now and >= 0 && counters[h.Name] >= 0 ? now - counters[h.Name] : -1)).ToList();
         Record("7. unsolicited inbound from the internet never reaches a private host", arrived.All(a => a.New == 0),
             $"{string.Join("; ", probes)}; new packets from outside the VPC: {string.Join(", ", arrived.Select(a => $"{a.Name} {a.New}"))}");
 
@@ -189,20 +190,21 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
         _ => $"exit {result.Exit}: {Squeeze(result.Output)}",
     };
 
-    private static string SeenText(string output) => SeenAddress(output) is { } address ? $"{address}:{SeenPort(output)}" : Squeeze(output);
+    private static string SeenText(string output) => Seen(output) is var (address, port) && address is not null ? $"{address}:{port}" : Squeeze(output);
 
-    private static string? SeenAddress(string output)
+    private static string? SeenAddress(string output) => Seen(output).Address;
+
+    private static int? SeenPort(string output) => Seen(output).Port;
+
+    /// <summary>checkip's answer, <c>address:port</c> on the first line, or nulls when the output is something else.</summary>
+    private static (string? Address, int? Port) Seen(string output)
     {
         var line = output.Trim().Split('\n')[0];
         var colon = line.LastIndexOf(':');
-        return colon > 0 && IPAddress.TryParse(line[..colon], out _) ? line[..colon] : null;
-    }
-
-    private static int? SeenPort(string output)
-    {
-        var line = output.Trim().Split('\n')[0];
-        var colon = line.LastIndexOf(':');
-        return colon > 0 && int.TryParse(line[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : null;
+        return colon > 0 && IPAddress.TryParse(line[..colon], out _)
+            && int.TryParse(line[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            ? (line[..colon], port)
+            : (null, null);
     }
 
     private static string Squeeze(string text)

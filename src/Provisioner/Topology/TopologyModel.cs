@@ -55,7 +55,7 @@ internal sealed record TopologyModel
 internal sealed record VpcSpec(IPNetwork Cidr)
 {
     /// <summary>The VPC resolver: the base of the VPC range plus two, as on AWS.</summary>
-    public IPAddress Resolver => Addresses.Offset(Cidr.BaseAddress, 2);
+    public IPAddress Resolver => Ipv4.FromUInt32(Ipv4.First(Cidr) + 2);
 }
 
 internal sealed record InternetGatewaySpec(string Name);
@@ -64,7 +64,7 @@ internal sealed record InternetGatewaySpec(string Name);
 internal sealed record SubnetSpec(string Name, IPNetwork Cidr, string RouteTable, string? NetworkAcl)
 {
     /// <summary>The VPC router's address in the subnet: the base plus one, as on AWS.</summary>
-    public IPAddress Gateway => Addresses.Offset(Cidr.BaseAddress, 1);
+    public IPAddress Gateway => Ipv4.FromUInt32(Ipv4.First(Cidr) + 1);
 }
 
 /// <summary>A route table. Every table also has the implicit local route for the VPC range.</summary>
@@ -162,15 +162,3 @@ internal enum InternetService
 internal sealed record InternetSpec(IPNetwork Cidr, IPNetwork ElasticIpRange, IReadOnlyList<InternetHostSpec> Hosts);
 
 internal sealed record InternetHostSpec(string Name, IPAddress Address, InternetService Service, IReadOnlyList<string> Names);
-
-internal static class Addresses
-{
-    public static IPAddress Offset(IPAddress address, uint offset)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        address.TryWriteBytes(bytes, out _);
-        var value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes) + offset;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
-        return new IPAddress(bytes);
-    }
-}

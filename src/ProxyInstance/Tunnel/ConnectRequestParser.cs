@@ -53,11 +53,9 @@ internal static class ConnectRequestParser
     private static ReadOnlySpan<byte> ConnectPrefix => "CONNECT "u8;
 
     // RFC 9110 §5.6.2: tchar.
-    private static readonly SearchValues<byte> TokenChars =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
-
-    private static readonly SearchValues<char> TokenCharsUtf16 =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    private const string TokenCharacters = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    private static readonly SearchValues<byte> TokenChars = SearchValues.Create(System.Text.Encoding.ASCII.GetBytes(TokenCharacters));
+    private static readonly SearchValues<char> TokenCharsUtf16 = SearchValues.Create(TokenCharacters);
 
     // RFC 3986 §3.2.2 reg-name restricted to the characters DNS names use: no pct-encoding, sub-delims or non-ASCII.
     private static readonly SearchValues<byte> LabelChars =

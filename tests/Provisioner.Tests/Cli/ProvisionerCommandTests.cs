@@ -51,10 +51,9 @@ public sealed class ProvisionerCommandTests
         var setpriv = Requirements.FindOnPath("setpriv");
         Requirements.SkipUnless(Environment.IsPrivilegedProcess && setpriv is not null, "needs root and setpriv (util-linux) to run the provisioner as an unprivileged user");
         var lab = new LabRunner();
-        var dotnet = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
 
         var start = new System.Diagnostics.ProcessStartInfo(setpriv!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", Path.Combine(dotnet, "dotnet"), LabRunner.ProvisionerAssembly, "lab", "up"])
+        foreach (var argument in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", EgressLab.Provisioner.Lab.LabPrerequisites.DotnetHost(), LabRunner.ProvisionerAssembly, "lab", "up"])
         {
             start.ArgumentList.Add(argument);
         }

@@ -59,6 +59,22 @@ public sealed class LabLifecycleTests
             Assert.Equal(0, (await lab.RunAsync("lab", "egress", "nat")).ExitCode);
             Assert.StartsWith("203.0.113.10:", (await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "3", "http://checkip.lab.test/")).Output, StringComparison.Ordinal);
 
+            // Route edits are held to the topology file's rules.
+            foreach (var (arguments, expected) in new (string[], string)[]
+            {
+                (["route", "add", "private", "0.0.0.0/0", "--target", "nat"], "already has a route"),
+                (["route", "add", "private", "192.0.2.0/24", "--target", "nowhere"], "unknown target 'nowhere'"),
+                (["route", "add", "private", "10.10.3.0/24", "--target", "nat"], "is inside the VPC range"),
+                (["route", "add", "private", "192.0.2.1/24", "--target", "nat"], "host bits set"),
+                (["route", "add", "elsewhere", "0.0.0.0/0", "--target", "nat"], "route table 'elsewhere' does not exist"),
+                (["route", "delete", "public", "192.0.2.0/24"], "has no route for 192.0.2.0/24"),
+            })
+            {
+                var refused = await lab.RunAsync(["lab", .. arguments], null);
+                Assert.True(refused.ExitCode == 2, refused.Output);
+                Assert.Contains(expected, refused.Output, StringComparison.Ordinal);
+            }
+
             Assert.Equal(0, (await lab.RunAsync("lab", "route", "delete", "private", "0.0.0.0/0")).ExitCode);
             Assert.Equal(28, (await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "2", "http://checkip.lab.test/")).ExitCode);
         }
@@ -123,8 +139,9 @@ public sealed class LabLifecycleTests
                 await Task.Delay(20, TestContext.Current.CancellationToken);
             }
 
+            Assert.False(up.IsCompleted, "up finished before it could be killed mid-build");
             running!.Kill(entireProcessTree: true);
-            await up;
+            Assert.NotEqual(0, (await up).ExitCode);
             Assert.NotEmpty(lab.Namespaces());
         }
         finally

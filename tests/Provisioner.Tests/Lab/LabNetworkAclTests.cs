@@ -37,6 +37,10 @@ public sealed class LabNetworkAclTests
             Assert.Equal(0, (await Ping(lab, "private-2", "10.10.2.101")).ExitCode);
             // The public subnet has the default ACL: public-1 reaches nat.
             Assert.Equal(0, (await Ping(lab, "public-1", "10.10.1.100")).ExitCode);
+            // And what the ACL allows crosses it both ways: out by rule 110, the reply in by rule 200.
+            Assert.Equal(0, (await lab.RunAsync("lab", "route", "add", "private", "0.0.0.0/0", "--target", "nat")).ExitCode);
+            Assert.Equal(0, (await lab.RunAsync("lab", "source-dest-check", "nat", "off")).ExitCode);
+            Assert.Equal(0, (await Ping(lab, "private-1", "198.51.100.10")).ExitCode);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using EgressLab.Provisioner.Lab;
 
 namespace EgressLab.Provisioner.Tests.Lab;
 
@@ -10,8 +11,6 @@ namespace EgressLab.Provisioner.Tests.Lab;
 internal sealed class LabRunner
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
-
-    private static readonly string[] LabTools = ["ip", "nft", "iptables", "conntrack", "dnsmasq", "nginx", "curl", "ping", "setsid"];
 
     public LabRunner()
     {
@@ -26,24 +25,14 @@ internal sealed class LabRunner
 
     public static string ProvisionerAssembly => Path.Combine(AppContext.BaseDirectory, "Provisioner.dll");
 
-    /// <summary>Why the lab cannot run here, or null when it can (root and the tools it needs).</summary>
-    public static string? Unavailable()
-    {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            return "the lab tests need root (network namespaces); CI runs them as root";
-        }
-
-        var missing = LabTools
-            .Where(p => Requirements.FindOnPath(p) is null && !File.Exists($"/usr/sbin/{p}") && !File.Exists($"/sbin/{p}")).ToList();
-        return missing.Count == 0 ? null : $"the lab tests need {string.Join(", ", missing)} (.ci/run installs them)";
-    }
+    /// <summary>Why the lab cannot run here (not root, tools missing), or null when it can: the provisioner's own check.</summary>
+    public static string? Unavailable() => LabPrerequisites.Check() is { Count: > 0 } problems ? string.Join("; ", problems) + " (.ci/run runs as root and installs them)" : null;
 
     public Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(arguments, null);
 
     public async Task<(int ExitCode, string Output)> RunAsync(string[] arguments, IReadOnlyDictionary<string, string>? variables, Action<Process>? started = null)
     {
-        var start = new ProcessStartInfo(Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(LabPrerequisites.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(ProvisionerAssembly);
         foreach (var argument in arguments)
         {
@@ -136,6 +125,4 @@ internal sealed class LabRunner
         process.WaitForExit();
         return output;
     }
-
-    private static string Dotnet => Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
 }
