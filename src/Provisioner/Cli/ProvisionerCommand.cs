@@ -1,9 +1,10 @@
 using System.CommandLine;
+using EgressLab.Provisioner.CloudFormation;
 using EgressLab.Provisioner.Lab;
 
 namespace EgressLab.Provisioner.Cli;
 
-/// <summary>The command line: `lab ...` builds and drives the network-namespace lab.</summary>
+/// <summary>The command line: `lab ...` builds and drives the network-namespace lab; `aws ...` renders, validates and deploys the same topology as a CloudFormation stack.</summary>
 internal static class ProvisionerCommand
 {
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
@@ -66,6 +67,8 @@ internal static class ProvisionerCommand
         verify.SetAction(parse => Controller(parse).Verify());
         lab.Subcommands.Add(verify);
 
+        root.Subcommands.Add(AwsCommand(output, error));
+
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -79,5 +82,63 @@ internal static class ProvisionerCommand
         }
 
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static Command AwsCommand(TextWriter output, TextWriter error)
+    {
+        var aws = new Command("aws", "The same topology as a CloudFormation stack: render and validate offline, deploy and destroy with the AWS CLI.");
+        StackController Controller() => new(output, error);
+
+        var topology = new Option<string?>("--topology", "-t") { Description = "Topology file (YAML or JSON). The default is deploy/topologies/default.yaml." };
+        var asWritten = new Option<bool>("--as-written")
+        {
+            Description = "Render route tables and source/destination checks exactly as the topology has them. By default the template is the walk-through's end state: private route tables without a default route send 0.0.0.0/0 to the NAT instance, whose check is off.",
+        };
+
+        var outFile = new Option<string?>("--out", "-o") { Description = "Write the template to this file (only when it validates). The default is standard output." };
+        var render = new Command("render", "Write the CloudFormation template (YAML) for a topology, validated as `aws validate` does.") { topology, outFile, asWritten };
+        render.SetAction(parse => Controller().Render(parse.GetValue(topology), parse.GetValue(outFile), parse.GetValue(asWritten)));
+        aws.Subcommands.Add(render);
+
+        var file = new Argument<string>("template") { Description = "A CloudFormation template, YAML (short-form tags such as !Ref accepted) or JSON." };
+        var parameter = new Option<string[]>("--parameter", "-p")
+        {
+            Description = "A parameter value, NAME=VALUE, checked against the template and used to decide its conditions. Repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var validate = new Command("validate", "Check a template offline: every resource's Properties against its schema, every Ref and Fn::GetAtt, and the network rules (subnets, routes, source/destination check, ports, CIDRs) for each variant of its parameters.") { file, parameter };
+        validate.SetAction(parse => Controller().Validate(parse.GetValue(file)!, parse.GetValue(parameter) ?? []));
+        aws.Subcommands.Add(validate);
+
+        var stackName = new Option<string>("--stack-name") { Description = "The CloudFormation stack's name.", Required = true };
+        var region = new Option<string?>("--region") { Description = "The AWS region. The default is the AWS CLI's (AWS_REGION, or its configuration)." };
+        var packageUrl = new Option<string?>("--proxy-package-url") { Description = "HTTPS URL of the proxy build from deploy/publish.sh, fetched by the proxy instance at boot (an S3 presigned URL works)." };
+        var packageSha = new Option<string?>("--proxy-package-sha256") { Description = "The build's SHA-256, as publish.sh prints it; the instance refuses a download that does not match." };
+        var allowed = new Option<string?>("--allowed-domains") { Description = "The proxy's allowlist, comma-separated without spaces (checkip.amazonaws.com,.example.com). The default is checkip.amazonaws.com." };
+        var keyName = new Option<string?>("--key-name") { Description = "An EC2 key pair for SSH. Without one, use SSM Session Manager." };
+        var fleetSize = new Option<int?>("--proxy-fleet-size") { Description = "Proxy instances: 1 (the default), or more behind an internal Network Load Balancer at the same address." };
+        var deploy = new Command("deploy", "Render the topology and create or update the stack (aws cloudformation deploy), then print its outputs.")
+        {
+            stackName, topology, region, packageUrl, packageSha, allowed, keyName, fleetSize, parameter, asWritten,
+        };
+        deploy.SetAction(parse => Controller().Deploy(new DeployRequest
+        {
+            StackName = parse.GetValue(stackName)!,
+            Topology = parse.GetValue(topology),
+            Region = parse.GetValue(region),
+            ProxyPackageUrl = parse.GetValue(packageUrl),
+            ProxyPackageSha256 = parse.GetValue(packageSha),
+            AllowedDomains = parse.GetValue(allowed),
+            KeyName = parse.GetValue(keyName),
+            ProxyFleetSize = parse.GetValue(fleetSize),
+            Parameters = parse.GetValue(parameter) ?? [],
+            AsWritten = parse.GetValue(asWritten),
+        }));
+        aws.Subcommands.Add(deploy);
+
+        var destroy = new Command("destroy", "Delete the stack and wait until every resource is gone.") { stackName, region };
+        destroy.SetAction(parse => Controller().Destroy(parse.GetValue(stackName)!, parse.GetValue(region)));
+        aws.Subcommands.Add(destroy);
+        return aws;
     }
 }

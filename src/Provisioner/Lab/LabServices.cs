@@ -22,7 +22,7 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
         ("10m", 10 * 1024 * 1024),
     ];
 
-    public const int ProxyAdminPort = 9128;
+    public const int ProxyAdminPort = ProxyInstanceConfig.AdminPort;
 
     private string State => environment.StateDirectory;
 
@@ -217,30 +217,8 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
     {
         Directory.CreateDirectory(Path.GetDirectoryName(ProxyConfig)!);
         // Clients from anywhere in the VPC; the proxy's security group narrows that to the private subnet.
-        var sources = new JsonArray(model.Vpc.Cidr.ToString());
-        var config = new JsonObject
-        {
-            ["Proxy"] = new JsonObject
-            {
-                ["Listen"] = new JsonArray($"0.0.0.0:{model.Proxy.Port}"),
-                ["AdminListen"] = $"127.0.0.1:{ProxyAdminPort}",
-                ["AccessLog"] = new JsonObject { ["Format"] = "squid", ["Path"] = ProxyAccessLog },
-                ["Policy"] = new JsonObject
-                {
-                    ["DefaultAction"] = "Deny",
-                    ["DenyPrivateDestinations"] = true,
-                    ["RequireSniMatch"] = true,
-                    ["Rules"] = new JsonArray(new JsonObject
-                    {
-                        ["Name"] = "lab-allowlist",
-                        ["Action"] = "Allow",
-                        ["Sources"] = sources,
-                        ["Domains"] = new JsonArray([.. model.Proxy.AllowedDomains.Select(d => (JsonNode)d)]),
-                    }),
-                },
-            },
-        };
-        File.WriteAllText(ProxyConfig, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        var config = ProxyInstanceConfig.Build(model.Proxy.Port, "127.0.0.1", ProxyAccessLog, [model.Vpc.Cidr.ToString()], model.Proxy.AllowedDomains);
+        File.WriteAllText(ProxyConfig, ProxyInstanceConfig.Text(config));
     }
 
     /// <summary>The zone a lab name lives in: "checkip.lab.test" → "lab.test".</summary>

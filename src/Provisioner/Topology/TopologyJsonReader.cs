@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 
+using EgressLab.Provisioner.Documents;
+
 namespace EgressLab.Provisioner.Topology;
 
 /// <summary>
@@ -39,7 +41,7 @@ internal static class TopologyJsonReader
         catch (JsonException ex)
         {
             var line = ex.LineNumber is { } zeroBased ? (int?)(zeroBased + 1) : null;
-            errors.Add(new TopologyError(source, line, "syntax", $"invalid JSON: {Describe(ex)}", "Fix the JSON at this line (check commas, brackets and quotes)."));
+            errors.Add(new TopologyError(source, line, "syntax", $"invalid JSON: {DocumentText.Describe(ex)}", "Fix the JSON at this line (check commas, brackets and quotes)."));
             return null;
         }
     }
@@ -78,42 +80,6 @@ internal static class TopologyJsonReader
                 return new TopologyScalar(line, ScalarKind.Boolean, "false");
             default:
                 return new TopologyScalar(line, ScalarKind.Null, string.Empty);
-        }
-    }
-
-    private static string Describe(JsonException ex)
-    {
-        // The reader appends " LineNumber: 3 | BytePositionInLine: 4."; the line is reported separately.
-        var message = ex.Message;
-        var position = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (position >= 0)
-        {
-            message = message[..position];
-        }
-
-        return message.Trim().TrimEnd('.');
-    }
-
-    /// <summary>Maps a byte offset to its 1-based line.</summary>
-    private sealed class LineIndex
-    {
-        private readonly List<long> starts = [0];
-
-        public LineIndex(byte[] bytes)
-        {
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                if (bytes[i] == (byte)'\n')
-                {
-                    starts.Add(i + 1);
-                }
-            }
-        }
-
-        public int LineOf(long offset)
-        {
-            var index = starts.BinarySearch(offset);
-            return (index >= 0 ? index : ~index - 1) + 1;
         }
     }
 }

@@ -2,6 +2,8 @@ using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
+using EgressLab.Provisioner.Documents;
+
 namespace EgressLab.Provisioner.Topology;
 
 /// <summary>Reads YAML into the common node tree, typing plain scalars by the YAML 1.2 core schema.</summary>
@@ -20,11 +22,11 @@ internal static class TopologyYamlReader
         {
             // The representation model recurses once per level, so deep nesting would overflow the stack, which no
             // catch survives; the parser itself streams, so a first pass measures the depth safely.
-            if (FirstTooDeep(parser) is { } tooDeep)
+            if (DocumentText.FirstTooDeep(parser, MaxDepth) is { } tooDeep)
             {
                 errors.Add(new TopologyError(
                     source,
-                    LineOf(tooDeep),
+                    DocumentText.LineOf(tooDeep),
                     "document",
                     $"the document nests deeper than {MaxDepth.ToString(CultureInfo.InvariantCulture)} levels",
                     "A topology is a few levels deep; look for runaway '[' or '{'."));
@@ -36,7 +38,7 @@ internal static class TopologyYamlReader
         }
         catch (YamlException ex)
         {
-            errors.Add(new TopologyError(source, LineOf(ex.Start), "syntax", $"invalid YAML: {Describe(ex)}", SyntaxFix));
+            errors.Add(new TopologyError(source, DocumentText.LineOf(ex.Start), "syntax", $"invalid YAML: {DocumentText.Describe(ex)}", SyntaxFix));
             return null;
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
@@ -44,7 +46,7 @@ internal static class TopologyYamlReader
             // For some malformed input YamlDotNet throws these instead of a YamlException: the scanner for a flow
             // sequence left open (aaubry/YamlDotNet#541), the loader for a line starting with ':'. The last event
             // parsed, such as that '[', is the best line there is.
-            var line = parser.Current is { } current ? LineOf(current.Start) : 1;
+            var line = parser.Current is { } current ? DocumentText.LineOf(current.Start) : 1;
             errors.Add(new TopologyError(source, line, "syntax", "invalid YAML: the parser could not continue after this line; look for an unclosed '[', '{' or quote, or a stray ':'", SyntaxFix));
             return null;
         }
@@ -59,7 +61,7 @@ internal static class TopologyYamlReader
         {
             errors.Add(new TopologyError(
                 source,
-                LineOf(stream.Documents[1].RootNode.Start),
+                DocumentText.LineOf(stream.Documents[1].RootNode.Start),
                 "document",
                 $"the file holds {stream.Documents.Count.ToString(CultureInfo.InvariantCulture)} YAML documents",
                 "Keep one topology per file: remove the '---' separators and what follows."));
@@ -82,45 +84,6 @@ internal static class TopologyYamlReader
         return root;
     }
 
-    /// <summary>Reads every event; returns where nesting first goes past <see cref="MaxDepth"/>, or null.</summary>
-    private static Mark? FirstTooDeep(Parser parser)
-    {
-        var depth = 0;
-        while (parser.MoveNext())
-        {
-            switch (parser.Current)
-            {
-                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
-                    if (++depth > MaxDepth)
-                    {
-                        return parser.Current.Start;
-                    }
-
-                    break;
-                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
-                    depth--;
-                    break;
-            }
-        }
-
-        return null;
-    }
-
-    private static int LineOf(Mark mark) => (int)Math.Clamp(mark.Line, 1, int.MaxValue);
-
-    private static string Describe(YamlException ex)
-    {
-        // YamlException prefixes its message with "(Line: 3, Col: 5, Idx: 40) - (Line: ...): "; the line is reported separately.
-        var message = ex.InnerException is YamlException inner ? inner.Message : ex.Message;
-        var separator = message.IndexOf("): ", StringComparison.Ordinal);
-        if (message.StartsWith("(Line:", StringComparison.Ordinal) && separator >= 0)
-        {
-            message = message[(separator + 3)..];
-        }
-
-        return message.Trim().TrimEnd('.');
-    }
-
     private sealed class Converter
     {
         private int count;
@@ -129,7 +92,7 @@ internal static class TopologyYamlReader
 
         public TopologyNode Convert(YamlNode node, int depth)
         {
-            var line = LineOf(node.Start);
+            var line = DocumentText.LineOf(node.Start);
             if (++count > MaxNodes || depth > MaxDepth)
             {
                 Overflow = true;
@@ -144,7 +107,7 @@ internal static class TopologyYamlReader
                     {
                         // A non-scalar key ("? [a, b]") cannot name a field; its text makes it an unknown field.
                         var name = key is YamlScalarNode scalarKey ? scalarKey.Value ?? string.Empty : key.ToString();
-                        fields.Add(new TopologyField(name, LineOf(key.Start), Convert(value, depth + 1)));
+                        fields.Add(new TopologyField(name, DocumentText.LineOf(key.Start), Convert(value, depth + 1)));
                     }
 
                     return new TopologyMapping(line, fields);

@@ -25,11 +25,13 @@ internal sealed class ProxyProcess : IAsyncDisposable
 
     public string Stderr { get { lock (_stderr) { return _stderr.ToString(); } } }
 
-    public static ProxyProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    public static ProxyProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
+        StartExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "ProxyInstance.dll"), .. args], environment);
+
+    /// <summary>Runs <paramref name="executable"/> (a packaged proxy, or the dotnet host) with <paramref name="args"/>.</summary>
+    public static ProxyProcess StartExecutable(string executable, IEnumerable<string> args, IDictionary<string, string>? environment = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "ProxyInstance.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(dll);
+        var info = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
