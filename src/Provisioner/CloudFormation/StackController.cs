@@ -184,7 +184,9 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             return Failure;
         }
 
-        var templatePath = Path.Combine(Path.GetTempPath(), $"egress-lab-{request.StackName}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.yaml");
+        // A directory of our own (mode 0700), so no other user can swap the file between writing and deploying it.
+        var directory = Directory.CreateTempSubdirectory("egress-lab-deploy-");
+        var templatePath = Path.Combine(directory.FullName, $"{request.StackName}.yaml");
         File.WriteAllText(templatePath, rendered.Text);
         try
         {
@@ -214,7 +216,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         }
         finally
         {
-            File.Delete(templatePath);
+            directory.Delete(recursive: true);
         }
 
         aws.Stream(["cloudformation", "describe-stacks", "--stack-name", request.StackName, "--query", "Stacks[0].Outputs", "--output", "table"], QuickCall, output, error);

@@ -230,7 +230,7 @@ public sealed class AwsCommandTests : IDisposable
         Assert.Contains("AllowedDomains=checkip.amazonaws.com,.example.com", overrides);
         Assert.Contains("ProxyFleetSize=3", overrides);
         Assert.Equal(File.ReadAllText(TemplateRendererTests.GoldenPath), File.ReadAllText(CapturedTemplate));
-        Assert.False(File.Exists(After("--template-file")), "the temporary template must be removed");
+        Assert.False(Directory.Exists(Path.GetDirectoryName(After("--template-file"))), "the temporary template and its directory must be removed");
 
         Assert.Equal(["sts", "get-caller-identity"], Calls()[0].Take(2));
         Assert.Contains(Calls(), c => c[0] == "cloudformation" && c[1] == "describe-stacks");
