@@ -321,7 +321,7 @@ public class ClientHelloParserTests
 
     // Runs a real SslStream client handshake against a loopback listener that captures the records carrying the
     // ClientHello, then hangs up.
-    private static async Task<byte[]> CaptureClientHelloAsync(string targetHost, CancellationToken cancellationToken)
+    internal static async Task<byte[]> CaptureClientHelloAsync(string targetHost, CancellationToken cancellationToken)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
