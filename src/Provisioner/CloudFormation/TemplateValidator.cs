@@ -267,15 +267,17 @@ internal static class TemplateValidator
 
         if (type == "String" && parameter["AllowedPattern"] is JsonValue pattern)
         {
-            bool matches;
-            try
-            {
-                matches = Regex.IsMatch(value, "^(?:" + pattern + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-            }
-            catch (ArgumentException)
+            // CloudFormation matches the whole value; the schema set compiles and caches patterns safely (linear time, or a timeout).
+            if (ResourceSchemaSet.Embedded.Pattern("^(?:" + pattern + ")$") is not { } regex)
             {
                 findings.Add(new TemplateFinding("Parameters", $"{name}.AllowedPattern", "is not a valid regular expression", "Fix the pattern."));
                 return;
+            }
+
+            bool matches;
+            try
+            {
+                matches = regex.IsMatch(value);
             }
             catch (RegexMatchTimeoutException)
             {

@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using EgressLab.Provisioner.Lab;
 using EgressLab.Provisioner.Tests.CloudFormation;
+using EgressLab.Provisioner.Tests.Lab;
 using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.Tests.Cli;
@@ -47,39 +46,15 @@ public sealed class AwsCommandTests : IDisposable
         return bin;
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string[] arguments, string? path = null, IReadOnlyDictionary<string, string>? variables = null)
+    private static Task<(int ExitCode, string Output)> RunAsync(string[] arguments, string? path = null, IReadOnlyDictionary<string, string>? variables = null)
     {
-        var start = new ProcessStartInfo(LabPrerequisites.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Provisioner.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var environment = new Dictionary<string, string>(variables ?? new Dictionary<string, string>());
         if (path is not null)
         {
-            start.Environment["PATH"] = path;
+            environment["PATH"] = path;
         }
 
-        foreach (var (name, value) in variables ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        try
-        {
-            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output + await error);
+        return new LabRunner().RunAsync(arguments, environment);
     }
 
     private List<List<string>> Calls() =>
