@@ -33,9 +33,11 @@ internal sealed class LogicalIds
     }
 
     /// <summary>The logical id <paramref name="prefix"/> + <paramref name="suffix"/> for <paramref name="owner"/>, noting a collision.</summary>
-    public string For(string owner, string prefix, string suffix)
+    public string For(string owner, string prefix, string suffix) => For(owner, Pascal(prefix) + suffix);
+
+    /// <summary>Claims <paramref name="id"/> for <paramref name="owner"/>, noting a collision.</summary>
+    public string For(string owner, string id)
     {
-        var id = Pascal(prefix) + suffix;
         if (_owners.TryGetValue(id, out var existing) && existing != owner)
         {
             Collisions.Add($"{existing} and {owner} both become the logical id '{id}'; rename one of them");

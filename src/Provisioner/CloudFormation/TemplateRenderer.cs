@@ -111,6 +111,14 @@ internal sealed class TemplateRenderer
             problems.Add("the topology has more than one instance with role proxy; keep one and set ProxyFleetSize when deploying to run several behind a load balancer");
         }
 
+        foreach (var route in model.RouteTables.SelectMany(t => t.Routes.Select(r => (Table: t.Name, Route: r))))
+        {
+            if (model.FindInstance(route.Route.Target) is { Role: InstanceRole.Proxy } proxy)
+            {
+                problems.Add($"route table '{route.Table}' sends {route.Route.Destination} to '{proxy.Name}', the proxy instance; on AWS the proxy may become a fleet behind a load balancer, which a route cannot target. Route to the NAT instance and let clients use the proxy through http_proxy");
+            }
+        }
+
         foreach (var instance in model.Instances.Where(i => i.ElasticIp is not null && model.InternetGateway is null))
         {
             problems.Add($"instance '{instance.Name}' has an Elastic IP but the topology has no Internet Gateway to reach it through; add internetGateway or remove the elasticIp");
@@ -246,7 +254,7 @@ internal sealed class TemplateRenderer
 
         if (_model.InternetGateway is { } gateway)
         {
-            var id = _ids.For($"internet gateway '{gateway.Name}'", gateway.Name, "InternetGateway");
+            var id = _ids.For($"internet gateway '{gateway.Name}'", GatewayId(gateway.Name));
             _resources[id] = Resource("AWS::EC2::InternetGateway", new JsonObject { ["Tags"] = Tags(gateway.Name) });
             _gatewayAttachment = _ids.For($"internet gateway '{gateway.Name}'", gateway.Name, "InternetGatewayAttachment");
             _resources[_gatewayAttachment] = Resource("AWS::EC2::VPCGatewayAttachment", new JsonObject
@@ -291,8 +299,10 @@ internal sealed class TemplateRenderer
             for (var i = 0; i < table.Routes.Count; i++)
             {
                 var route = table.Routes[i];
-                var suffix = route.Destination.PrefixLength == 0 ? "DefaultRoute" : "Route" + Invariant(i + 1);
-                var id = _ids.For($"route table '{table.Name}' route {route.Destination}", table.Name, suffix);
+                var owner = $"route table '{table.Name}' route {route.Destination}";
+                var id = route.Destination.PrefixLength == 0
+                    ? _ids.For(owner, DefaultRouteId(table.Name))
+                    : _ids.For(owner, table.Name, "Route" + Invariant(i + 1));
                 var properties = new JsonObject
                 {
                     ["RouteTableId"] = Ref(_routeTableIds[table.Name]),
@@ -301,7 +311,7 @@ internal sealed class TemplateRenderer
                 JsonNode? dependsOn = null;
                 if (_model.InternetGateway is { } gateway && route.Target == gateway.Name)
                 {
-                    properties["GatewayId"] = Ref(LogicalIds.Pascal(gateway.Name) + "InternetGateway");
+                    properties["GatewayId"] = Ref(GatewayId(gateway.Name));
 
                     // A route to a gateway that is not yet attached fails; CloudFormation cannot see that ordering by itself.
                     dependsOn = _gatewayAttachment;
@@ -375,7 +385,7 @@ internal sealed class TemplateRenderer
     {
         foreach (var acl in _model.NetworkAcls)
         {
-            var id = _ids.For($"network ACL '{acl.Name}'", acl.Name, "NetworkAcl");
+            var id = _ids.For($"network ACL '{acl.Name}'", NetworkAclId(acl.Name));
             _resources[id] = Resource("AWS::EC2::NetworkAcl", new JsonObject { ["VpcId"] = Ref("Vpc"), ["Tags"] = Tags(acl.Name) });
             foreach (var (rules, egress) in new[] { (acl.Inbound, false), (acl.Outbound, true) })
             {
@@ -416,7 +426,7 @@ internal sealed class TemplateRenderer
             _resources[_ids.For($"subnet '{subnet.Name}'", subnet.Name, "SubnetNetworkAclAssociation")] = Resource("AWS::EC2::SubnetNetworkAclAssociation", new JsonObject
             {
                 ["SubnetId"] = Ref(_subnetIds[subnet.Name]),
-                ["NetworkAclId"] = Ref(LogicalIds.Pascal(subnet.NetworkAcl!) + "NetworkAcl"),
+                ["NetworkAclId"] = Ref(NetworkAclId(subnet.NetworkAcl!)),
             });
         }
     }
@@ -445,7 +455,7 @@ internal sealed class TemplateRenderer
     private void AddInstance(InstanceSpec instance)
     {
         var name = instance.Name;
-        var instanceId = _ids.For($"instance '{name}'", name, "Instance");
+        var instanceId = _ids.For($"instance '{name}'", InstanceId(name));
         _instanceIds[name] = instanceId;
         var properties = new JsonObject
         {
@@ -520,7 +530,7 @@ internal sealed class TemplateRenderer
         var dependsOn = AddDependencies(null, DefaultRouteDependencies(proxy));
 
         // One instance: the proxy at its address.
-        var instanceId = _ids.For($"instance '{name}'", name, "Instance");
+        var instanceId = _ids.For($"instance '{name}'", InstanceId(name));
         _instanceIds[name] = instanceId;
         var single = new JsonObject
         {
@@ -653,10 +663,10 @@ internal sealed class TemplateRenderer
             return [];
         }
 
-        var dependencies = new List<string> { LogicalIds.Pascal(table.Name) + "DefaultRoute" };
+        var dependencies = new List<string> { DefaultRouteId(table.Name) };
         if (_model.FindInstance(route.Target) is { } target && target.Name != host.Name)
         {
-            dependencies.Add(LogicalIds.Pascal(target.Name) + "Instance");
+            dependencies.Add(InstanceId(target.Name));
         }
 
         return dependencies;
@@ -794,4 +804,13 @@ internal sealed class TemplateRenderer
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    // Logical ids that other resources name; each is made in one place so a reference cannot drift from its target.
+    private static string GatewayId(string gateway) => LogicalIds.Pascal(gateway) + "InternetGateway";
+
+    private static string NetworkAclId(string acl) => LogicalIds.Pascal(acl) + "NetworkAcl";
+
+    private static string InstanceId(string instance) => LogicalIds.Pascal(instance) + "Instance";
+
+    private static string DefaultRouteId(string table) => LogicalIds.Pascal(table) + "DefaultRoute";
 }

@@ -300,26 +300,7 @@ public sealed class TemplateReaderTests
         var random = new Random(20251121);
         for (var i = 0; i < 2000; i++)
         {
-            var chars = text.ToList();
-            for (var edit = random.Next(1, 4); edit > 0; edit--)
-            {
-                var at = random.Next(chars.Count);
-                var character = Characters[random.Next(Characters.Length)];
-                switch (random.Next(3))
-                {
-                    case 0:
-                        chars.RemoveAt(at);
-                        break;
-                    case 1:
-                        chars.Insert(at, character);
-                        break;
-                    default:
-                        chars[at] = character;
-                        break;
-                }
-            }
-
-            var mangled = new string([.. chars]);
+            var mangled = RandomTextEdits.Apply(random, text, Characters);
             var result = TemplateReader.Read(mangled, "mangled");
 
             Assert.True(result.Template is null != (result.Errors.Count == 0), $"a result holds a template or errors, not both: {mangled}");

@@ -251,6 +251,19 @@ public sealed class TemplateRendererTests
     }
 
     [Fact]
+    public void Render_ARouteToTheProxyInstance_IsRefusedWithTheReason()
+    {
+        var loaded = TopologyFixtures.ParseDefaultWith("    routes: []                # only the local route; the walk-through adds 0.0.0.0/0 -> nat\n", "    routes:\n      - { destination: 0.0.0.0/0, target: proxy }\n");
+        Assert.True(loaded.Succeeded, string.Join("\n", loaded.Errors));
+
+        var result = TemplateRenderer.Render(loaded.Model!);
+
+        Assert.Null(result.Template);
+        var problem = Assert.Single(result.Problems);
+        Assert.Contains("route table 'private' sends 0.0.0.0/0 to 'proxy'", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_ProxyUserData_WritesAConfigurationTheProxyAccepts()
     {
         var template = RenderDefault();

@@ -24,26 +24,9 @@ public sealed partial class TopologyLoaderRobustnessTests
         var random = new Random(20251121);
         for (var i = 0; i < 1500; i++)
         {
-            var chars = text.ToList();
-            for (var edit = random.Next(1, 4); edit > 0; edit--)
-            {
-                var at = random.Next(chars.Count);
-                var character = Characters[random.Next(Characters.Length)];
-                switch (random.Next(3))
-                {
-                    case 0:
-                        chars.RemoveAt(at);
-                        break;
-                    case 1:
-                        chars.Insert(at, character);
-                        break;
-                    default:
-                        chars[at] = character;
-                        break;
-                }
-            }
+            var mangled = RandomTextEdits.Apply(random, text, Characters);
 
-            AssertWellFormed(TopologyLoader.Parse(new string([.. chars]), "mangled", Enum.Parse<TopologyFormat>(format)));
+            AssertWellFormed(TopologyLoader.Parse(mangled, "mangled", Enum.Parse<TopologyFormat>(format)));
         }
     }
 
