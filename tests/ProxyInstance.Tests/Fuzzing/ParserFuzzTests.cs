@@ -14,7 +14,7 @@ namespace EgressLab.ProxyInstance.Tests.Fuzzing;
 /// are split into reads, and the indexed matcher agreeing with the plain one. A failure prints the run's seed and the
 /// input; EGRESS_FUZZ_SEED=N replays a run, EGRESS_FUZZ_SECONDS sets each target's budget (the default is 5).
 /// </summary>
-public sealed class ParserFuzzTests
+public sealed class ParserFuzzTests : Robustness.RobustnessTest
 {
     private const int ConnectHeadLimit = 8192;
     private const int ClientHelloLimit = 16384;
@@ -168,6 +168,7 @@ public sealed class ParserFuzzTests
             Assert.Fail($"{target}: input {count} of seed {seed} did not finish within {HangMargin.TotalSeconds:0} s (a hang; replay with EGRESS_FUZZ_SEED={seed})\ninput: {Escape(current)}");
         }
 
+        Robustness.RobustnessLedger.BadInputs(count);
         _output?.WriteLine($"fuzz {target}: seed {seed}, {count} inputs in {budget.TotalSeconds:0.#} s, 0 failures");
         Assert.True(count > 0, $"{target}: the budget of {budget} ran no input at all");
     }
