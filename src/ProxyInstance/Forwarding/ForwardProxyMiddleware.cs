@@ -27,6 +27,7 @@ internal sealed partial class ForwardProxyMiddleware(
     ProxyMetrics metrics,
     AccessLogWriter accessLog,
     TimeProvider timeProvider,
+    TunnelHandler tunnels,
     ILogger<ForwardProxyMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -37,8 +38,17 @@ internal sealed partial class ForwardProxyMiddleware(
         var time = timeProvider.GetUtcNow();
         var request = context.Request;
         var client = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
+        var connection = context.Features.Get<PlainHttpConnection>();
+        if (HttpMethods.IsConnect(request.Method) && connection is not null)
+        {
+            // A tunnel asked for on a connection Kestrel already serves: it writes its own access log line.
+            await tunnels.HandOverAsync(context, connection, settings, client, time, started).ConfigureAwait(false);
+            return;
+        }
+
+        var recorder = connection?.Recorder;
+
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.ToString();
-        var recorder = context.Features.Get<RequestHeadRecorder>();
         var nominated = recorder?.BeginRequest(request.Method, rawTarget, request.Protocol);
         var entry = new AccessLogEntry
         {
@@ -83,7 +93,7 @@ internal sealed partial class ForwardProxyMiddleware(
         var aborted = context.RequestAborted;
         if (HttpMethods.IsConnect(context.Request.Method))
         {
-            // Kestrel's HTTP layer owns this connection now and cannot hand it over as a tunnel.
+            // Only without the connection wrappers (never on the proxy listener) can a CONNECT get this far.
             const string detail = "CONNECT must be the first request on a connection; open a new connection for the tunnel";
             return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, detail, settings).ConfigureAwait(false);
         }
@@ -125,7 +135,7 @@ internal sealed partial class ForwardProxyMiddleware(
         metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "http");
         if (!decision.IsAllowed)
         {
-            return await FailAsync(context, entry, ProxyError.AccessDenied, rawTarget, TunnelConnectionMiddleware.PolicyDetail(decision), settings).ConfigureAwait(false);
+            return await FailAsync(context, entry, ProxyError.AccessDenied, rawTarget, TunnelHandler.PolicyDetail(decision), settings).ConfigureAwait(false);
         }
 
         var uriHost = literal is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? $"[{literal}]" : host;

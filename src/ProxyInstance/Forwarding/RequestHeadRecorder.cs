@@ -29,6 +29,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
     private byte[]? _buffer;
     private int _length;
     private volatile bool _recording = true;
+    private volatile bool _handedOver;
 
     public RequestHeadRecorder(PipeReader inner, int limit)
     {
@@ -37,14 +38,18 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         _limit = limit;
     }
 
-    /// <summary>Wraps the connection's transport so Kestrel reads through a recorder, and returns it.</summary>
-    public static RequestHeadRecorder Attach(Microsoft.AspNetCore.Connections.ConnectionContext connection, int limit)
+    /// <summary>
+    /// Takes the connection's input away from Kestrel, for a CONNECT that arrived after other requests on the
+    /// connection: the caller reads the raw input from here on (Kestrel has consumed exactly the CONNECT head,
+    /// so pipelined tunnel bytes are still in it), and Kestrel reads end of input from now on, so it closes the
+    /// connection once the request returns. Only valid while a request without a body is in the application,
+    /// when Kestrel is not reading.
+    /// </summary>
+    public PipeReader HandOver()
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        var recorder = new RequestHeadRecorder(connection.Transport.Input, limit);
-        connection.Transport = new DuplexPipe(recorder, connection.Transport.Output);
-        connection.Features.Set(recorder);
-        return recorder;
+        _recording = false;
+        _handedOver = true;
+        return _inner;
     }
 
     /// <summary>
@@ -154,17 +159,34 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
 
     public override void AdvanceTo(SequencePosition consumed)
     {
+        if (_handedOver)
+        {
+            return;
+        }
+
         Record(consumed);
         _inner.AdvanceTo(consumed);
     }
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
+        if (_handedOver)
+        {
+            return;
+        }
+
         Record(consumed);
         _inner.AdvanceTo(consumed, examined);
     }
 
-    public override void CancelPendingRead() => _inner.CancelPendingRead();
+    // After the hand-over the tunnel owns the reads; Kestrel's wake-up on shutdown must not cancel them.
+    public override void CancelPendingRead()
+    {
+        if (!_handedOver)
+        {
+            _inner.CancelPendingRead();
+        }
+    }
 
     public override void Complete(Exception? exception = null) => _inner.Complete(exception);
 
@@ -172,6 +194,11 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
+        if (_handedOver)
+        {
+            return new ValueTask<ReadResult>(new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true));
+        }
+
         var pending = _inner.ReadAsync(cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
@@ -185,6 +212,12 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
 
     public override bool TryRead(out ReadResult result)
     {
+        if (_handedOver)
+        {
+            result = new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            return true;
+        }
+
         if (!_inner.TryRead(out result))
         {
             return false;
@@ -261,12 +294,5 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         }
 
         _buffer = grown;
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }

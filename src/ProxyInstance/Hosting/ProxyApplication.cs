@@ -65,6 +65,7 @@ internal static class ProxyApplication
         builder.Services.AddSingleton<EgressHttpClient>();
         builder.Services.AddSingleton<AccessLogWriter>();
         builder.Services.AddSingleton<DrainSignal>();
+        builder.Services.AddSingleton<TunnelHandler>();
         builder.Services.AddSingleton<ForwardProxyMiddleware>();
         builder.Services.AddHttpForwarder();
         var bound = new BoundEndpoints();

@@ -22,6 +22,17 @@ internal sealed class ClientSink
         _output = connection.Transport.Output;
     }
 
+    /// <summary>
+    /// Writes through <paramref name="output"/>, in order after whatever Kestrel wrote to it before: for a tunnel
+    /// on a connection Kestrel served first, whose earlier responses may still be in the pipe. Its half-close
+    /// then closes the whole connection.
+    /// </summary>
+    public ClientSink(PipeWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        _output = output;
+    }
+
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (_socket is null)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Text;
 
@@ -336,6 +337,31 @@ internal static class ConnectRequestParser
 
         authorityLength = authority.Length;
         return ConnectParseError.None;
+    }
+
+    /// <summary>
+    /// Checks an authority-form request-target that another parser took from a request line (a CONNECT that
+    /// Kestrel parsed) with the same rules as a CONNECT head here; <paramref name="host"/> is without brackets.
+    /// </summary>
+    public static bool TryParseAuthority(string authority, [NotNullWhen(true)] out string? host, out int port, out bool bracketedIPv6)
+    {
+        host = null;
+        port = 0;
+        bracketedIPv6 = false;
+        if (authority.Length is 0 or > MaxRequestLineBytes || !Ascii.IsValid(authority))
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[authority.Length];
+        Encoding.ASCII.GetBytes(authority, bytes);
+        if (!TryParseAuthority(bytes, out var hostStart, out var hostLength, out port, out bracketedIPv6))
+        {
+            return false;
+        }
+
+        host = authority.Substring(hostStart, hostLength);
+        return true;
     }
 
     // RFC 9112 §3.2.3: authority-form = uri-host ":" port, no userinfo; RFC 9110 §9.3.6: CONNECT uses only this form.

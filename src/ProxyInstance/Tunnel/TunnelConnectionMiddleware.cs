@@ -19,30 +19,19 @@ namespace EgressLab.ProxyInstance.Tunnel;
 /// a <c>CONNECT</c> is handled here, anything else goes on to Kestrel's HTTP/1.1 pipeline untouched.
 /// Kestrel's HTTP layer cannot run CONNECT tunnels (dotnet/aspnetcore #21953), so they live at this layer.
 /// </summary>
-internal sealed partial class TunnelConnectionMiddleware
+internal sealed class TunnelConnectionMiddleware
 {
-    private static readonly byte[] Established = "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray();
-    private const int MaxClientHelloBytes = 64 * 1024;
-
     private readonly ConnectionDelegate _next;
     private readonly RuntimeSettingsStore _settings;
-    private readonly EgressDialer _dialer;
-    private readonly ProxyMetrics _metrics;
-    private readonly AccessLogWriter _accessLog;
+    private readonly TunnelHandler _tunnels;
     private readonly TimeProvider _timeProvider;
-    private readonly DrainSignal _drain;
-    private readonly ILogger _logger;
 
     public TunnelConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
     {
         _next = next;
         _settings = services.GetRequiredService<RuntimeSettingsStore>();
-        _dialer = services.GetRequiredService<EgressDialer>();
-        _metrics = services.GetRequiredService<ProxyMetrics>();
-        _accessLog = services.GetRequiredService<AccessLogWriter>();
+        _tunnels = services.GetRequiredService<TunnelHandler>();
         _timeProvider = services.GetRequiredService<TimeProvider>();
-        _drain = services.GetRequiredService<DrainSignal>();
-        _logger = services.GetRequiredService<ILogger<TunnelConnectionMiddleware>>();
     }
 
     public async Task OnConnectionAsync(ConnectionContext connection)
@@ -79,8 +68,12 @@ internal sealed partial class TunnelConnectionMiddleware
                 // Not a tunnel: hand every byte, unconsumed, to the HTTP pipeline, through a recorder that keeps
                 // each request head as sent (Kestrel rewrites the Connection field).
                 input.AdvanceTo(result.Buffer.Start);
-                using var recorder = RequestHeadRecorder.Attach(connection, ConnectRequestParser.MaxRequestLineBytes + startup.MaxRequestHeadBytes + 4);
-                await _next(connection).ConfigureAwait(false);
+                var plain = new PlainHttpConnection(connection, ConnectRequestParser.MaxRequestLineBytes + startup.MaxRequestHeadBytes + 4);
+                await using (plain.ConfigureAwait(false))
+                {
+                    await _next(plain).ConfigureAwait(false);
+                }
+
                 return;
             }
 
@@ -113,8 +106,8 @@ internal sealed partial class TunnelConnectionMiddleware
                     ConnectParseError.UnsupportedVersion => ProxyError.VersionNotSupported,
                     _ => ProxyError.InvalidRequest,
                 };
-                var sent = await RejectAsync(sink, error, "-", Describe(parseError), settings, _drain.DrainExpired).ConfigureAwait(false);
-                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, error, Describe(parseError));
+                var sent = await _tunnels.RejectAsync(sink, error, "-", Describe(parseError), settings, _tunnels.DrainExpired).ConfigureAwait(false);
+                _tunnels.Complete((new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, error, Describe(parseError));
                 return;
             }
 
@@ -131,8 +124,8 @@ internal sealed partial class TunnelConnectionMiddleware
             }
             catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
             {
-                var sent = await RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, _drain.DrainExpired).ConfigureAwait(false);
-                Complete((new TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, ProxyError.RequestHeadersTimeout, null);
+                var sent = await _tunnels.RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, _tunnels.DrainExpired).ConfigureAwait(false);
+                _tunnels.Complete((new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, ProxyError.RequestHeadersTimeout, null);
                 return;
             }
             catch (OperationCanceledException)
@@ -141,215 +134,12 @@ internal sealed partial class TunnelConnectionMiddleware
             }
         }
 
-        await TunnelAsync(connection, sink, request!, new TunnelLog(time, started, client, null, "CONNECT", request!.RawAuthority), settings).ConfigureAwait(false);
+        await _tunnels.RunAsync(input, sink, request!, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request!.RawAuthority), settings).ConfigureAwait(false);
     }
-
-    private async Task TunnelAsync(ConnectionContext connection, ClientSink sink, ConnectRequest request, TunnelLog log, RuntimeSettings settings)
-    {
-        // Not ConnectionClosed: Kestrel fires it when the client half-closes, which a client may do right
-        // after sending its payload; dialling is bounded by the connect timeout instead.
-        var closed = _drain.DrainExpired;
-        var target = request.RawAuthority;
-        string? user = null;
-        if (settings.Credentials is { } credentials)
-        {
-            if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
-            {
-                var sent = await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
-                Complete(log with { BytesDown = sent }, ProxyError.AuthenticationRequired, null);
-                return;
-            }
-
-            user = name;
-            log = log with { User = user };
-        }
-
-        var kind = HostLiteral.Classify(request.Host, out var literal);
-        if (kind == HostKind.Invalid)
-        {
-            var detail = $"'{request.Host}' is not a valid host name or address";
-            var sent = await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, detail);
-            return;
-        }
-
-        var host = literal?.ToString() ?? request.Host;
-        var decision = settings.Policy.Decide(new PolicyRequest(log.Client ?? IPAddress.None, user, "CONNECT", host, request.Port));
-        log = log with { Decision = decision };
-        _metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "tunnel");
-        if (!decision.IsAllowed)
-        {
-            var detail = PolicyDetail(decision);
-            var sent = await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.AccessDenied, detail);
-            return;
-        }
-
-        var egress = await _dialer.ConnectAsync(host, request.Port, closed).ConfigureAwait(false);
-        log = log with { Egress = egress };
-        if (!egress.Succeeded)
-        {
-            var sent = await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, egress.Error, egress.Detail);
-            return;
-        }
-
-        using var upstream = egress.Socket!;
-        try
-        {
-            await sink.SendAsync(Established, closed).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            Complete(log, ProxyError.None, "client left before the tunnel opened");
-            return;
-        }
-
-        var drained = closed;
-        _metrics.TunnelOpened();
-        try
-        {
-            if (settings.Policy.SniMode != SniMode.Off)
-            {
-                var (sniError, sni, sniDetail) = await CheckServerNameAsync(connection.Transport.Input, request.Host, literal is not null, settings, drained).ConfigureAwait(false);
-                log = log with { Sni = sni };
-                if (sniError != ProxyError.None)
-                {
-                    if (sniError == ProxyError.SniMismatch)
-                    {
-                        _metrics.SniMismatch();
-                    }
-
-                    _metrics.RecordError(ProxyErrorResponses.Code(sniError));
-
-                    Log.TunnelRefused(_logger, log.Client, target, ProxyErrorResponses.Code(sniError), sniDetail ?? "-");
-                    Complete(log, sniError, sniDetail);
-                    return;
-                }
-            }
-
-            var relay = new TunnelRelay(connection.Transport.Input, sink, upstream, settings.TunnelIdleTimeout, _timeProvider);
-            var outcome = await relay.RunAsync(drained).ConfigureAwait(false);
-            _metrics.AddBytes(outcome.BytesUp, outcome.BytesDown);
-            Complete(log with { BytesUp = outcome.BytesUp, BytesDown = outcome.BytesDown + Established.Length }, ProxyError.None,
-                outcome.End == TunnelEnd.Closed ? null : outcome.End.ToString());
-        }
-        finally
-        {
-            _metrics.TunnelClosed();
-        }
-    }
-
-    /// <summary>
-    /// Waits for the client's TLS ClientHello, without consuming it, and checks its server name against the
-    /// CONNECT host. This closes domain fronting: a tunnel allowed for one name carrying TLS for another.
-    /// </summary>
-    private static async Task<(ProxyError Error, string? Sni, string? Detail)> CheckServerNameAsync(
-        PipeReader input, string connectHost, bool hostIsAddress, RuntimeSettings settings, CancellationToken closed)
-    {
-        var mode = settings.Policy.SniMode;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        timeout.CancelAfter(settings.ClientHelloTimeout);
-        ClientHelloParseStatus status;
-        string? sni;
-        while (true)
-        {
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return (ProxyError.ClientHelloInvalid, null, "no TLS ClientHello arrived in time");
-            }
-
-            status = ClientHelloParser.TryParse(result.Buffer, MaxClientHelloBytes, out sni);
-            if (status == ClientHelloParseStatus.Incomplete && !result.IsCompleted)
-            {
-                input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                continue;
-            }
-
-            // Leave every byte in the pipe: the relay forwards the ClientHello to the destination.
-            input.AdvanceTo(result.Buffer.Start);
-            break;
-        }
-
-        if (status != ClientHelloParseStatus.Parsed)
-        {
-            return mode == SniMode.AllowMissing
-                ? (ProxyError.None, null, null)
-                : (ProxyError.ClientHelloInvalid, null, status == ClientHelloParseStatus.Incomplete ? "the client closed before its ClientHello" : "the first bytes are not a TLS ClientHello");
-        }
-
-        if (sni is null)
-        {
-            // Clients send no SNI for an IP-literal host (RFC 6066 §3), so that is no mismatch.
-            return hostIsAddress || mode == SniMode.AllowMissing
-                ? (ProxyError.None, null, null)
-                : (ProxyError.SniMismatch, null, "the ClientHello names no server");
-        }
-
-        return !hostIsAddress && SameName(sni, connectHost)
-            ? (ProxyError.None, sni, null)
-            : (ProxyError.SniMismatch, sni, sni);
-    }
-
-    private static bool SameName(string a, string b) =>
-        a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Sends the error response and returns how many bytes reached the client, for the access log.</summary>
-    private async Task<long> RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed)
-    {
-        _metrics.RecordError(ProxyErrorResponses.Code(error));
-        var response = ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm);
-        try
-        {
-            await sink.SendAsync(response, closed).ConfigureAwait(false);
-            return response.Length;
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            Log.ClientGone(_logger, target);
-            return 0;
-        }
-    }
-
-    /// <summary>Writes the tunnel's access log line; the status comes from the outcome, mapped in one place.</summary>
-    private void Complete(TunnelLog log, ProxyError error, string? detail)
-    {
-        _accessLog.Write(new AccessLogEntry
-        {
-            Time = log.Time,
-            Duration = Stopwatch.GetElapsedTime(log.Started),
-            Client = log.Client,
-            User = log.User,
-            Method = log.Method,
-            Target = log.Target,
-            Tunnel = true,
-            Status = ProxyErrorResponses.StatusCode(error),
-            Error = error,
-            Decision = log.Decision is null ? "none" : log.Decision.IsAllowed ? "allow" : "deny",
-            Rule = log.Decision?.RuleName,
-            Reason = log.Decision?.Reason.ToString(),
-            Upstream = log.Egress.Address,
-            Sni = log.Sni,
-            BytesUp = log.BytesUp,
-            BytesDown = log.BytesDown,
-            DnsTime = log.Egress.DnsTime,
-            ConnectTime = log.Egress.ConnectTime,
-            Detail = detail,
-        });
-    }
-
-    internal static string PolicyDetail(PolicyDecision decision) => decision.RuleName is { } rule
-        ? $"rule '{rule}'"
-        : "no rule allows it and the default action is Deny";
 
     private static string Describe(ConnectParseError error) => error switch
     {
-        ConnectParseError.InvalidAuthority => "the CONNECT target must be host:port, with a port from 1 to 65535 and IPv6 in brackets",
+        ConnectParseError.InvalidAuthority => TunnelHandler.InvalidAuthorityDetail,
         ConnectParseError.MalformedRequestLine => "malformed request line",
         ConnectParseError.InvalidHeader => "malformed header field",
         ConnectParseError.HeadTooLarge => "request head too large",
@@ -364,22 +154,4 @@ internal sealed partial class TunnelConnectionMiddleware
         IPEndPoint ip => ip.Address,
         _ => null,
     };
-
-    private sealed record TunnelLog(DateTimeOffset Time, long Started, IPAddress? Client, string? User, string Method, string Target)
-    {
-        public PolicyDecision? Decision { get; init; }
-        public EgressResult Egress { get; init; }
-        public string? Sni { get; init; }
-        public long BytesUp { get; init; }
-        public long BytesDown { get; init; }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(200, LogLevel.Warning, "Tunnel from {Client} to {Target} closed: {Code} ({Detail})")]
-        public static partial void TunnelRefused(ILogger logger, IPAddress? client, string target, string code, string detail);
-
-        [LoggerMessage(201, LogLevel.Debug, "Client went away before the response for {Target} was sent")]
-        public static partial void ClientGone(ILogger logger, string target);
-    }
 }

@@ -281,8 +281,9 @@ internal sealed class RawOrigin : IAsyncDisposable
                 {
                     socket = await _listener.AcceptSocketAsync(_stop.Token);
                 }
-                catch (OperationCanceledException)
+                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
                 {
+                    // Stopped: the listener's accept fails once it is closed.
                     return;
                 }
 

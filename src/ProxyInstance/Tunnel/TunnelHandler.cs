@@ -1,0 +1,313 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using EgressLab.ProxyInstance.AccessLog;
+using EgressLab.ProxyInstance.Authentication;
+using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Forwarding;
+using EgressLab.ProxyInstance.Hosting;
+using EgressLab.ProxyInstance.Metrics;
+using EgressLab.ProxyInstance.Policy;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace EgressLab.ProxyInstance.Tunnel;
+
+/// <summary>
+/// Runs a CONNECT once its head is parsed: authentication, policy, the SSRF-guarded dial, the
+/// <c>200 Connection established</c>, the SNI check and the relay. The connection middleware calls it for a
+/// CONNECT that opens a connection, the plain-HTTP path for one that follows other requests on it.
+/// </summary>
+internal sealed partial class TunnelHandler(
+    EgressDialer dialer,
+    ProxyMetrics metrics,
+    AccessLogWriter accessLog,
+    TimeProvider timeProvider,
+    DrainSignal drain,
+    ILogger<TunnelHandler> logger)
+{
+    private static readonly byte[] Established = "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray();
+    private const int MaxClientHelloBytes = 64 * 1024;
+
+    /// <summary>Fires when the drain time after SIGTERM has run out.</summary>
+    public CancellationToken DrainExpired => drain.DrainExpired;
+
+    /// <summary>What a client is told when its CONNECT target is not an authority the proxy accepts.</summary>
+    public const string InvalidAuthorityDetail = "the CONNECT target must be host:port, with a port from 1 to 65535 and IPv6 in brackets";
+
+    /// <summary>
+    /// Runs a CONNECT that Kestrel parsed because it followed other requests on the connection (a client reusing
+    /// a keep-alive connection for a tunnel). Kestrel cannot hand a connection over for CONNECT
+    /// (dotnet/aspnetcore #21953), so the connection is taken from it: the rest of the input and the output go
+    /// to the tunnel, Kestrel sees end of input and its own response for the request goes nowhere. After the
+    /// tunnel, or its refusal, the connection closes, as after a CONNECT that opened it.
+    /// </summary>
+    public async Task HandOverAsync(HttpContext context, PlainHttpConnection connection, RuntimeSettings settings,
+        IPAddress? client, DateTimeOffset time, long started)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(connection);
+        var request = context.Request;
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+        var (input, output) = connection.HandOver();
+        // Kestrel's own response for this request goes nowhere; this makes it close the connection after it.
+        context.Response.Headers.Connection = "close";
+        var sink = new ClientSink(output);
+        var log = new TunnelLog(time, started, client, null, "CONNECT", rawTarget);
+
+        string? detail = null;
+        var headers = request.Headers;
+        if (!ConnectRequestParser.TryParseAuthority(rawTarget, out var host, out var port, out var bracketed))
+        {
+            detail = InvalidAuthorityDetail;
+        }
+        else if (headers.ContentLength is > 0 || headers.TransferEncoding.Count > 0)
+        {
+            // RFC 9110 §9.3.6: a CONNECT request has no content; one that claims some is a smuggling attempt.
+            detail = "a CONNECT request has no body";
+        }
+        else if (headers.ProxyAuthorization.Count > 1 || headers.UserAgent.Count > 1)
+        {
+            detail = "malformed header field";
+        }
+
+        if (detail is not null)
+        {
+            var sent = await RejectAsync(sink, ProxyError.InvalidRequest, rawTarget, detail, settings, drain.DrainExpired).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, detail);
+            return;
+        }
+
+        var version = HttpProtocol.IsHttp10(request.Protocol) ? HttpVersion.Version10 : HttpVersion.Version11;
+        var connect = new ConnectRequest(host!, port, bracketed, rawTarget, version,
+            headers.ProxyAuthorization.Count == 1 ? headers.ProxyAuthorization.ToString().Trim() : null,
+            headers.UserAgent.Count == 1 ? headers.UserAgent.ToString().Trim() : null);
+        await RunAsync(input, sink, connect, log, settings).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Authenticates, decides and dials a parsed CONNECT, answers it on <paramref name="sink"/> and relays the
+    /// tunnel until it ends; writes the access log line whatever happens.
+    /// </summary>
+    public async Task RunAsync(PipeReader clientInput, ClientSink sink, ConnectRequest request, TunnelLog log, RuntimeSettings settings)
+    {
+        // Not ConnectionClosed: Kestrel fires it when the client half-closes, which a client may do right
+        // after sending its payload; dialling is bounded by the connect timeout instead.
+        var closed = drain.DrainExpired;
+        var target = request.RawAuthority;
+        string? user = null;
+        if (settings.Credentials is { } credentials)
+        {
+            if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
+            {
+                var sent = await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
+                Complete(log with { BytesDown = sent }, ProxyError.AuthenticationRequired, null);
+                return;
+            }
+
+            user = name;
+            log = log with { User = user };
+        }
+
+        var kind = HostLiteral.Classify(request.Host, out var literal);
+        if (kind == HostKind.Invalid)
+        {
+            var detail = $"'{request.Host}' is not a valid host name or address";
+            var sent = await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, detail);
+            return;
+        }
+
+        var host = literal?.ToString() ?? request.Host;
+        var decision = settings.Policy.Decide(new PolicyRequest(log.Client ?? IPAddress.None, user, "CONNECT", host, request.Port));
+        log = log with { Decision = decision };
+        metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "tunnel");
+        if (!decision.IsAllowed)
+        {
+            var detail = PolicyDetail(decision);
+            var sent = await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.AccessDenied, detail);
+            return;
+        }
+
+        var egress = await dialer.ConnectAsync(host, request.Port, closed).ConfigureAwait(false);
+        log = log with { Egress = egress };
+        if (!egress.Succeeded)
+        {
+            var sent = await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, egress.Error, egress.Detail);
+            return;
+        }
+
+        using var upstream = egress.Socket!;
+        try
+        {
+            await sink.SendAsync(Established, closed).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            Complete(log, ProxyError.None, "client left before the tunnel opened");
+            return;
+        }
+
+        var drained = closed;
+        metrics.TunnelOpened();
+        try
+        {
+            if (settings.Policy.SniMode != SniMode.Off)
+            {
+                var (sniError, sni, sniDetail) = await CheckServerNameAsync(clientInput, request.Host, literal is not null, settings, drained).ConfigureAwait(false);
+                log = log with { Sni = sni };
+                if (sniError != ProxyError.None)
+                {
+                    if (sniError == ProxyError.SniMismatch)
+                    {
+                        metrics.SniMismatch();
+                    }
+
+                    metrics.RecordError(ProxyErrorResponses.Code(sniError));
+
+                    Log.TunnelRefused(logger, log.Client, target, ProxyErrorResponses.Code(sniError), sniDetail ?? "-");
+                    Complete(log, sniError, sniDetail);
+                    return;
+                }
+            }
+
+            var relay = new TunnelRelay(clientInput, sink, upstream, settings.TunnelIdleTimeout, timeProvider);
+            var outcome = await relay.RunAsync(drained).ConfigureAwait(false);
+            metrics.AddBytes(outcome.BytesUp, outcome.BytesDown);
+            Complete(log with { BytesUp = outcome.BytesUp, BytesDown = outcome.BytesDown + Established.Length }, ProxyError.None,
+                outcome.End == TunnelEnd.Closed ? null : outcome.End.ToString());
+        }
+        finally
+        {
+            metrics.TunnelClosed();
+        }
+    }
+
+    /// <summary>
+    /// Waits for the client's TLS ClientHello, without consuming it, and checks its server name against the
+    /// CONNECT host. This closes domain fronting: a tunnel allowed for one name carrying TLS for another.
+    /// </summary>
+    private static async Task<(ProxyError Error, string? Sni, string? Detail)> CheckServerNameAsync(
+        PipeReader input, string connectHost, bool hostIsAddress, RuntimeSettings settings, CancellationToken closed)
+    {
+        var mode = settings.Policy.SniMode;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        timeout.CancelAfter(settings.ClientHelloTimeout);
+        ClientHelloParseStatus status;
+        string? sni;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (ProxyError.ClientHelloInvalid, null, "no TLS ClientHello arrived in time");
+            }
+
+            status = ClientHelloParser.TryParse(result.Buffer, MaxClientHelloBytes, out sni);
+            if (status == ClientHelloParseStatus.Incomplete && !result.IsCompleted)
+            {
+                input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                continue;
+            }
+
+            // Leave every byte in the pipe: the relay forwards the ClientHello to the destination.
+            input.AdvanceTo(result.Buffer.Start);
+            break;
+        }
+
+        if (status != ClientHelloParseStatus.Parsed)
+        {
+            return mode == SniMode.AllowMissing
+                ? (ProxyError.None, null, null)
+                : (ProxyError.ClientHelloInvalid, null, status == ClientHelloParseStatus.Incomplete ? "the client closed before its ClientHello" : "the first bytes are not a TLS ClientHello");
+        }
+
+        if (sni is null)
+        {
+            // Clients send no SNI for an IP-literal host (RFC 6066 §3), so that is no mismatch.
+            return hostIsAddress || mode == SniMode.AllowMissing
+                ? (ProxyError.None, null, null)
+                : (ProxyError.SniMismatch, null, "the ClientHello names no server");
+        }
+
+        return !hostIsAddress && SameName(sni, connectHost)
+            ? (ProxyError.None, sni, null)
+            : (ProxyError.SniMismatch, sni, sni);
+    }
+
+    private static bool SameName(string a, string b) =>
+        a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Sends the error response and returns how many bytes reached the client, for the access log.</summary>
+    internal async Task<long> RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed)
+    {
+        metrics.RecordError(ProxyErrorResponses.Code(error));
+        var response = ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm);
+        try
+        {
+            await sink.SendAsync(response, closed).ConfigureAwait(false);
+            return response.Length;
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            Log.ClientGone(logger, target);
+            return 0;
+        }
+    }
+
+    /// <summary>Writes the tunnel's access log line; the status comes from the outcome, mapped in one place.</summary>
+    internal void Complete(TunnelLog log, ProxyError error, string? detail)
+    {
+        accessLog.Write(new AccessLogEntry
+        {
+            Time = log.Time,
+            Duration = Stopwatch.GetElapsedTime(log.Started),
+            Client = log.Client,
+            User = log.User,
+            Method = log.Method,
+            Target = log.Target,
+            Tunnel = true,
+            Status = ProxyErrorResponses.StatusCode(error),
+            Error = error,
+            Decision = log.Decision is null ? "none" : log.Decision.IsAllowed ? "allow" : "deny",
+            Rule = log.Decision?.RuleName,
+            Reason = log.Decision?.Reason.ToString(),
+            Upstream = log.Egress.Address,
+            Sni = log.Sni,
+            BytesUp = log.BytesUp,
+            BytesDown = log.BytesDown,
+            DnsTime = log.Egress.DnsTime,
+            ConnectTime = log.Egress.ConnectTime,
+            Detail = detail,
+        });
+    }
+
+    internal static string PolicyDetail(PolicyDecision decision) => decision.RuleName is { } rule
+        ? $"rule '{rule}'"
+        : "no rule allows it and the default action is Deny";
+
+    internal sealed record TunnelLog(DateTimeOffset Time, long Started, IPAddress? Client, string? User, string Method, string Target)
+    {
+        public PolicyDecision? Decision { get; init; }
+        public EgressResult Egress { get; init; }
+        public string? Sni { get; init; }
+        public long BytesUp { get; init; }
+        public long BytesDown { get; init; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(200, LogLevel.Warning, "Tunnel from {Client} to {Target} closed: {Code} ({Detail})")]
+        public static partial void TunnelRefused(ILogger logger, IPAddress? client, string target, string code, string detail);
+
+        [LoggerMessage(201, LogLevel.Debug, "Client went away before the response for {Target} was sent")]
+        public static partial void ClientGone(ILogger logger, string target);
+    }
+}
