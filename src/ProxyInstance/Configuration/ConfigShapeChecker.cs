@@ -149,6 +149,7 @@ internal static class ConfigShapeChecker
 
     private static string Describe(Type type) =>
         type == typeof(int) ? "whole number"
+        : type == typeof(double) ? "number"
         : type == typeof(bool) ? "boolean (true or false)"
         : type == typeof(TimeSpan) ? "duration such as \"00:00:30\" (hh:mm:ss)"
         : type == typeof(string) ? "string"

@@ -142,4 +142,13 @@ internal sealed class LimitOptions
 
     /// <summary>Most connections open at once from clients. The default is 10000.</summary>
     public int? MaxConnections { get; set; }
+
+    /// <summary>Most tunnels one client address may have open at once. The default is no limit.</summary>
+    public int? MaxTunnelsPerClient { get; set; }
+
+    /// <summary>Requests (and CONNECTs) per second one client address may make, on average. The default is no limit.</summary>
+    public double? RequestsPerSecondPerClient { get; set; }
+
+    /// <summary>Requests one client address may make at once above its rate. The default is one second's worth, at least 1.</summary>
+    public int? RequestBurstPerClient { get; set; }
 }

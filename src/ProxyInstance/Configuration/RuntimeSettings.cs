@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Policy;
 
 namespace EgressLab.ProxyInstance.Configuration;
@@ -47,6 +48,12 @@ internal sealed class RuntimeSettings
     public required string? AccessLogPath { get; init; }
     public required int MaxRequestHeadBytes { get; init; }
     public required int MaxConnections { get; init; }
+
+    /// <summary>Most tunnels open at once per client address; null means no limit.</summary>
+    public required int? MaxTunnelsPerClient { get; init; }
+
+    /// <summary>Requests per client address; null means no limit.</summary>
+    public required RequestRate? RequestRatePerClient { get; init; }
 
     /// <summary>Where these settings were read from, for logs.</summary>
     public required string Source { get; init; }
@@ -184,6 +191,33 @@ internal sealed class RuntimeSettings
             errors.Add(new ConfigError($"{root}:Limits:MaxConnections", $"{maxConnections} must be at least 1."));
         }
 
+        var limits = options.Limits;
+        if (limits.MaxTunnelsPerClient is < 1)
+        {
+            errors.Add(new ConfigError($"{root}:Limits:MaxTunnelsPerClient", $"{limits.MaxTunnelsPerClient} must be at least 1; leave it out for no limit."));
+        }
+
+        RequestRate? rate = null;
+        if (limits.RequestsPerSecondPerClient is { } perSecond)
+        {
+            if (!double.IsFinite(perSecond) || perSecond is <= 0 or > 1_000_000)
+            {
+                errors.Add(new ConfigError($"{root}:Limits:RequestsPerSecondPerClient", $"{perSecond.ToString(CultureInfo.InvariantCulture)} is out of range: use a rate above 0 and at most 1000000, such as 50 or 0.5; leave it out for no limit."));
+            }
+            else if (limits.RequestBurstPerClient is < 1)
+            {
+                errors.Add(new ConfigError($"{root}:Limits:RequestBurstPerClient", $"{limits.RequestBurstPerClient} must be at least 1."));
+            }
+            else
+            {
+                rate = new RequestRate(perSecond, limits.RequestBurstPerClient ?? (int)Math.Max(1, Math.Ceiling(perSecond)));
+            }
+        }
+        else if (limits.RequestBurstPerClient is not null)
+        {
+            errors.Add(new ConfigError($"{root}:Limits:RequestBurstPerClient", "a burst needs a rate: set Limits:RequestsPerSecondPerClient too, or remove the burst."));
+        }
+
         var hosts = new Dictionary<string, IPAddress[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, addresses) in options.Dns.Hosts)
         {
@@ -244,6 +278,8 @@ internal sealed class RuntimeSettings
             AccessLogPath = logPath,
             MaxRequestHeadBytes = maxHead,
             MaxConnections = maxConnections,
+            MaxTunnelsPerClient = limits.MaxTunnelsPerClient,
+            RequestRatePerClient = rate,
             Source = source,
         };
         return true;

@@ -52,4 +52,13 @@ internal enum ProxyError
 
     /// <summary>The client did not send its TLS ClientHello in time, or sent something that is not TLS.</summary>
     ClientHelloInvalid,
+
+    /// <summary>The connection arrived while <c>Limits:MaxConnections</c> client connections were open.</summary>
+    TooManyConnections,
+
+    /// <summary>The client already had <c>Limits:MaxTunnelsPerClient</c> tunnels open.</summary>
+    TooManyTunnels,
+
+    /// <summary>The client went past <c>Limits:RequestsPerSecondPerClient</c> and its burst.</summary>
+    RateLimited,
 }

@@ -20,6 +20,8 @@ internal static class ProxyErrorResponses
             => StatusCodes.Status403Forbidden,
         ProxyError.DnsFailure or ProxyError.ConnectFailed or ProxyError.UpstreamFailed => StatusCodes.Status502BadGateway,
         ProxyError.DnsTimeout or ProxyError.ConnectTimeout or ProxyError.UpstreamTimeout => StatusCodes.Status504GatewayTimeout,
+        ProxyError.TooManyConnections => StatusCodes.Status503ServiceUnavailable,
+        ProxyError.TooManyTunnels or ProxyError.RateLimited => StatusCodes.Status429TooManyRequests,
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -43,6 +45,9 @@ internal static class ProxyErrorResponses
         ProxyError.UpstreamTimeout => "ERR_UPSTREAM_TIMEOUT",
         ProxyError.SniMismatch => "ERR_SNI_MISMATCH",
         ProxyError.ClientHelloInvalid => "ERR_CLIENT_HELLO",
+        ProxyError.TooManyConnections => "ERR_TOO_MANY_CONNECTIONS",
+        ProxyError.TooManyTunnels => "ERR_TOO_MANY_TUNNELS",
+        ProxyError.RateLimited => "ERR_RATE_LIMITED",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -51,7 +56,8 @@ internal static class ProxyErrorResponses
     {
         ProxyError.None => tunnel ? "TCP_TUNNEL" : "TCP_MISS",
         ProxyError.AuthenticationRequired or ProxyError.AccessDenied or ProxyError.DestinationPrivate
-            or ProxyError.SniMismatch or ProxyError.ClientHelloInvalid => "TCP_DENIED",
+            or ProxyError.SniMismatch or ProxyError.ClientHelloInvalid or ProxyError.TooManyConnections
+            or ProxyError.TooManyTunnels or ProxyError.RateLimited => "TCP_DENIED",
         ProxyError.InvalidRequest or ProxyError.RequestHeadTooLarge or ProxyError.RequestLineTooLong
             or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout => "NONE_NONE",
         _ => tunnel ? "TCP_TUNNEL" : "TCP_MISS",
@@ -76,13 +82,17 @@ internal static class ProxyErrorResponses
         ProxyError.UpstreamTimeout => $"The server at {target} did not answer in time.",
         ProxyError.SniMismatch => $"The TLS server name {detail ?? "(none)"} does not match the CONNECT host {target}.",
         ProxyError.ClientHelloInvalid => $"The tunnel to {target} did not start with a TLS ClientHello{Suffix(detail)}.",
+        ProxyError.TooManyConnections => $"The proxy is refusing new connections{Suffix(detail)}; retry later.",
+        ProxyError.TooManyTunnels => $"No tunnel to {target}{Suffix(detail)}; close one and retry.",
+        ProxyError.RateLimited => $"Too many requests from this client{Suffix(detail)}; retry later.",
         _ => $"{Code(error)} {target}",
     };
 
     private static string Suffix(string? detail) => detail is null ? string.Empty : $": {detail}";
 
     /// <summary>Writes the complete error response for the plain-HTTP path.</summary>
-    public static Task WriteAsync(HttpContext context, ProxyError error, string target, string? detail, string? realm, CancellationToken cancellationToken)
+    public static Task WriteAsync(HttpContext context, ProxyError error, string target, string? detail, string? realm, CancellationToken cancellationToken,
+        TimeSpan? retryAfter = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCode(error);
@@ -93,8 +103,13 @@ internal static class ProxyErrorResponses
             response.Headers.ProxyAuthenticate = $"Basic realm=\"{realm}\", charset=\"UTF-8\"";
         }
 
+        if (retryAfter is { } wait)
+        {
+            response.Headers.RetryAfter = RetryAfterSeconds(wait);
+        }
+
         if (error is ProxyError.InvalidRequest or ProxyError.RequestHeadTooLarge or ProxyError.RequestLineTooLong
-            or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout)
+            or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout or ProxyError.TooManyConnections)
         {
             response.Headers.Connection = "close";
         }
@@ -104,15 +119,20 @@ internal static class ProxyErrorResponses
     }
 
     /// <summary>The complete raw HTTP/1.1 error response for the tunnel path, which writes bytes itself.</summary>
-    public static byte[] RawResponse(ProxyError error, string target, string? detail, string? realm)
+    public static byte[] RawResponse(ProxyError error, string target, string? detail, string? realm, TimeSpan? retryAfter = null)
     {
         var status = StatusCode(error);
         var body = Describe(error, target, detail) + "\n";
         var bodyBytes = System.Text.Encoding.UTF8.GetByteCount(body);
         var auth = error == ProxyError.AuthenticationRequired ? $"Proxy-Authenticate: Basic realm=\"{realm}\", charset=\"UTF-8\"\r\n" : string.Empty;
-        var head = $"HTTP/1.1 {status} {ReasonPhrase(status)}\r\n{ErrorHeader}: {Code(error)}\r\n{auth}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {bodyBytes}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+        var retry = retryAfter is { } wait ? $"Retry-After: {RetryAfterSeconds(wait)}\r\n" : string.Empty;
+        var head = $"HTTP/1.1 {status} {ReasonPhrase(status)}\r\n{ErrorHeader}: {Code(error)}\r\n{auth}{retry}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {bodyBytes}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
         return System.Text.Encoding.UTF8.GetBytes(head + body);
     }
+
+    // RFC 9110 §10.2.3: delay-seconds, a whole number; rounded up so a client that waits that long gets through.
+    private static string RetryAfterSeconds(TimeSpan wait) =>
+        ((long)Math.Max(1, Math.Ceiling(wait.TotalSeconds))).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase
         ? phrase

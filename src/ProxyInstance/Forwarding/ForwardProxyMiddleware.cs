@@ -5,6 +5,7 @@ using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
 using EgressLab.ProxyInstance.Tunnel;
@@ -28,6 +29,7 @@ internal sealed partial class ForwardProxyMiddleware(
     AccessLogWriter accessLog,
     TimeProvider timeProvider,
     TunnelHandler tunnels,
+    ClientLimits limits,
     ILogger<ForwardProxyMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -39,7 +41,7 @@ internal sealed partial class ForwardProxyMiddleware(
         var request = context.Request;
         var client = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
         var connection = context.Features.Get<PlainHttpConnection>();
-        if (HttpMethods.IsConnect(request.Method) && connection is not null)
+        if (HttpMethods.IsConnect(request.Method) && connection is { OverConnectionLimit: false })
         {
             // A tunnel asked for on a connection Kestrel already serves: it writes its own access log line.
             await tunnels.HandOverAsync(context, connection, settings, client, time, started).ConfigureAwait(false);
@@ -69,7 +71,7 @@ internal sealed partial class ForwardProxyMiddleware(
         context.Response.Body = responseBody;
         try
         {
-            entry = await ForwardAsync(context, settings, client, rawTarget, nominated, entry).ConfigureAwait(false);
+            entry = await ForwardAsync(context, connection, settings, client, rawTarget, nominated, entry).ConfigureAwait(false);
         }
         finally
         {
@@ -87,10 +89,21 @@ internal sealed partial class ForwardProxyMiddleware(
         }
     }
 
-    private async Task<AccessLogEntry> ForwardAsync(
-        HttpContext context, RuntimeSettings settings, IPAddress? client, string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry)
+    private async Task<AccessLogEntry> ForwardAsync(HttpContext context, PlainHttpConnection? connection, RuntimeSettings settings, IPAddress? client,
+        string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry)
     {
         var aborted = context.RequestAborted;
+        if (connection is { OverConnectionLimit: true })
+        {
+            return await FailAsync(context, entry, ProxyError.TooManyConnections, rawTarget,
+                TunnelConnectionMiddleware.TooManyConnectionsDetail(settingsStore.Startup.MaxConnections), settings, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        }
+
+        if (!limits.TryTakeRequest(client ?? IPAddress.None, settings.RequestRatePerClient, out var wait))
+        {
+            return await FailAsync(context, entry, ProxyError.RateLimited, rawTarget, TunnelHandler.RateDetail(settings), settings, wait).ConfigureAwait(false);
+        }
+
         if (HttpMethods.IsConnect(context.Request.Method))
         {
             // Only without the connection wrappers (never on the proxy listener) can a CONNECT get this far.
@@ -191,11 +204,12 @@ internal sealed partial class ForwardProxyMiddleware(
         return await FailAsync(context, entry, outcome, rawTarget, why, settings).ConfigureAwait(false);
     }
 
-    private async Task<AccessLogEntry> FailAsync(HttpContext context, AccessLogEntry entry, ProxyError error, string target, string? detail, RuntimeSettings settings)
+    private async Task<AccessLogEntry> FailAsync(HttpContext context, AccessLogEntry entry, ProxyError error, string target, string? detail, RuntimeSettings settings,
+        TimeSpan? retryAfter = null)
     {
         metrics.RecordError(ProxyErrorResponses.Code(error));
         context.Response.Headers.Remove(HeaderNames.ContentLength);
-        await ProxyErrorResponses.WriteAsync(context, error, target, detail, settings.Realm, context.RequestAborted).ConfigureAwait(false);
+        await ProxyErrorResponses.WriteAsync(context, error, target, detail, settings.Realm, context.RequestAborted, retryAfter).ConfigureAwait(false);
         return entry with { Error = error, Status = ProxyErrorResponses.StatusCode(error), Detail = detail };
     }
 

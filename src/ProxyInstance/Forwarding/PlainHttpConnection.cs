@@ -39,6 +39,9 @@ internal sealed class PlainHttpConnection : ConnectionContext
 
     public RequestHeadRecorder Recorder { get; }
 
+    /// <summary>Whether the connection arrived past <c>Limits:MaxConnections</c>: its first request gets a 503 and it closes.</summary>
+    public bool OverConnectionLimit { get; init; }
+
     public override IDuplexPipe Transport { get; set; }
 
     public override string ConnectionId

@@ -4,6 +4,7 @@ using EgressLab.ProxyInstance.Admin;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Forwarding;
+using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Tunnel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -66,6 +67,7 @@ internal static class ProxyApplication
         builder.Services.AddSingleton<AccessLogWriter>();
         builder.Services.AddSingleton<DrainSignal>();
         builder.Services.AddSingleton<TunnelHandler>();
+        builder.Services.AddSingleton<ClientLimits>();
         builder.Services.AddSingleton<ForwardProxyMiddleware>();
         builder.Services.AddHttpForwarder();
         var bound = new BoundEndpoints();
@@ -77,7 +79,9 @@ internal static class ProxyApplication
             kestrel.AddServerHeader = false;
             // Absolute-form targets carry the authority; Kestrel then takes Host from it (RFC 9112 §3.2.2).
             kestrel.AllowHostHeaderOverride = true;
-            kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
+            // The proxy counts connections itself and answers those past Limits:MaxConnections with a 503;
+            // Kestrel's own limit, which closes a connection without a word, is the backstop at twice that.
+            kestrel.Limits.MaxConcurrentConnections = 2L * settings.MaxConnections;
             kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxRequestHeadBytes;
             kestrel.Limits.MaxRequestLineSize = ConnectRequestParser.MaxRequestLineBytes;
             kestrel.Limits.RequestHeadersTimeout = settings.RequestHeadersTimeout;

@@ -8,6 +8,7 @@ using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Forwarding;
 using EgressLab.ProxyInstance.Hosting;
+using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
 using Microsoft.AspNetCore.Connections;
@@ -25,6 +26,7 @@ internal sealed class TunnelConnectionMiddleware
     private readonly RuntimeSettingsStore _settings;
     private readonly TunnelHandler _tunnels;
     private readonly TimeProvider _timeProvider;
+    private readonly ClientLimits _limits;
 
     public TunnelConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
     {
@@ -32,9 +34,25 @@ internal sealed class TunnelConnectionMiddleware
         _settings = services.GetRequiredService<RuntimeSettingsStore>();
         _tunnels = services.GetRequiredService<TunnelHandler>();
         _timeProvider = services.GetRequiredService<TimeProvider>();
+        _limits = services.GetRequiredService<ClientLimits>();
     }
 
     public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        // Counted here rather than by Kestrel, so a connection past the limit still gets a 503 with the reason
+        // once its first request head is read, not a silent close.
+        var admitted = _limits.OpenConnection(_settings.Startup.MaxConnections);
+        try
+        {
+            await HandleAsync(connection, admitted).ConfigureAwait(false);
+        }
+        finally
+        {
+            _limits.CloseConnection();
+        }
+    }
+
+    private async Task HandleAsync(ConnectionContext connection, bool admitted)
     {
         var settings = _settings.Current;
         var input = connection.Transport.Input;
@@ -68,7 +86,10 @@ internal sealed class TunnelConnectionMiddleware
                 // Not a tunnel: hand every byte, unconsumed, to the HTTP pipeline, through a recorder that keeps
                 // each request head as sent (Kestrel rewrites the Connection field).
                 input.AdvanceTo(result.Buffer.Start);
-                var plain = new PlainHttpConnection(connection, ConnectRequestParser.MaxRequestLineBytes + startup.MaxRequestHeadBytes + 4);
+                var plain = new PlainHttpConnection(connection, ConnectRequestParser.MaxRequestLineBytes + startup.MaxRequestHeadBytes + 4)
+                {
+                    OverConnectionLimit = !admitted,
+                };
                 await using (plain.ConfigureAwait(false))
                 {
                     await _next(plain).ConfigureAwait(false);
@@ -134,8 +155,19 @@ internal sealed class TunnelConnectionMiddleware
             }
         }
 
+        if (!admitted)
+        {
+            var detail = TooManyConnectionsDetail(startup.MaxConnections);
+            var sent = await _tunnels.RejectAsync(sink, ProxyError.TooManyConnections, request!.RawAuthority, detail, settings, _tunnels.DrainExpired, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            _tunnels.Complete((new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request.RawAuthority)) with { BytesDown = sent }, ProxyError.TooManyConnections, detail);
+            return;
+        }
+
         await _tunnels.RunAsync(input, sink, request!, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request!.RawAuthority), settings).ConfigureAwait(false);
     }
+
+    internal static string TooManyConnectionsDetail(int max) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{max} client connections are open, the most Limits:MaxConnections allows");
 
     private static string Describe(ConnectParseError error) => error switch
     {

@@ -8,6 +8,7 @@ using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Forwarding;
 using EgressLab.ProxyInstance.Hosting;
+using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
 using Microsoft.AspNetCore.Http.Features;
@@ -25,6 +26,7 @@ internal sealed partial class TunnelHandler(
     AccessLogWriter accessLog,
     TimeProvider timeProvider,
     DrainSignal drain,
+    ClientLimits limits,
     ILogger<TunnelHandler> logger)
 {
     private static readonly byte[] Established = "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray();
@@ -96,6 +98,15 @@ internal sealed partial class TunnelHandler(
         // after sending its payload; dialling is bounded by the connect timeout instead.
         var closed = drain.DrainExpired;
         var target = request.RawAuthority;
+        var client = log.Client ?? IPAddress.None;
+        if (!limits.TryTakeRequest(client, settings.RequestRatePerClient, out var wait))
+        {
+            var detail = RateDetail(settings);
+            var sent = await RejectAsync(sink, ProxyError.RateLimited, target, detail, settings, closed, wait).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.RateLimited, detail);
+            return;
+        }
+
         string? user = null;
         if (settings.Credentials is { } credentials)
         {
@@ -131,6 +142,34 @@ internal sealed partial class TunnelHandler(
             return;
         }
 
+        if (!limits.TryOpenTunnel(client, settings.MaxTunnelsPerClient))
+        {
+            var detail = $"this client has {settings.MaxTunnelsPerClient} tunnels open, the most Limits:MaxTunnelsPerClient allows";
+            var sent = await RejectAsync(sink, ProxyError.TooManyTunnels, target, detail, settings, closed).ConfigureAwait(false);
+            Complete(log with { BytesDown = sent }, ProxyError.TooManyTunnels, detail);
+            return;
+        }
+
+        try
+        {
+            await OpenAsync(clientInput, sink, request, host, literal is not null, log, settings).ConfigureAwait(false);
+        }
+        finally
+        {
+            limits.CloseTunnel(client);
+        }
+    }
+
+    /// <summary>Says how a client's request rate is limited, for the 429 it gets.</summary>
+    internal static string RateDetail(RuntimeSettings settings) => settings.RequestRatePerClient is { } rate
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Limits:RequestsPerSecondPerClient allows {rate.PerSecond} per second, {rate.Burst} at once")
+        : "no rate limit is set";
+
+    /// <summary>Dials an allowed, admitted tunnel's destination, answers 200, checks the SNI and relays.</summary>
+    private async Task OpenAsync(PipeReader clientInput, ClientSink sink, ConnectRequest request, string host, bool hostIsAddress, TunnelLog log, RuntimeSettings settings)
+    {
+        var closed = drain.DrainExpired;
+        var target = request.RawAuthority;
         var egress = await dialer.ConnectAsync(host, request.Port, closed).ConfigureAwait(false);
         log = log with { Egress = egress };
         if (!egress.Succeeded)
@@ -157,7 +196,7 @@ internal sealed partial class TunnelHandler(
         {
             if (settings.Policy.SniMode != SniMode.Off)
             {
-                var (sniError, sni, sniDetail) = await CheckServerNameAsync(clientInput, request.Host, literal is not null, settings, drained).ConfigureAwait(false);
+                var (sniError, sni, sniDetail) = await CheckServerNameAsync(clientInput, request.Host, hostIsAddress, settings, drained).ConfigureAwait(false);
                 log = log with { Sni = sni };
                 if (sniError != ProxyError.None)
                 {
@@ -246,10 +285,11 @@ internal sealed partial class TunnelHandler(
         a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Sends the error response and returns how many bytes reached the client, for the access log.</summary>
-    internal async Task<long> RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed)
+    internal async Task<long> RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed,
+        TimeSpan? retryAfter = null)
     {
         metrics.RecordError(ProxyErrorResponses.Code(error));
-        var response = ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm);
+        var response = ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm, retryAfter);
         try
         {
             await sink.SendAsync(response, closed).ConfigureAwait(false);

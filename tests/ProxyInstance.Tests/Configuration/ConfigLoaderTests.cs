@@ -180,6 +180,43 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_ClientLimits_AreCompiled()
+    {
+        var (settings, errors) = Load("""{ "Proxy": { "Limits": { "MaxTunnelsPerClient": 20, "RequestsPerSecondPerClient": 2.5 } } }""");
+
+        Assert.Empty(errors);
+        Assert.Equal(20, settings!.MaxTunnelsPerClient);
+        Assert.Equal(new EgressLab.ProxyInstance.Limits.RequestRate(2.5, 3), settings.RequestRatePerClient);
+    }
+
+    [Fact]
+    public void Load_NoClientLimits_MeansNone()
+    {
+        var (settings, errors) = Load("""{ "Proxy": { "Listen": [ "127.0.0.1:3128" ] } }""");
+
+        Assert.Empty(errors);
+        Assert.Null(settings!.MaxTunnelsPerClient);
+        Assert.Null(settings.RequestRatePerClient);
+    }
+
+    [Theory]
+    [InlineData("""{ "MaxTunnelsPerClient": 0 }""", "Proxy:Limits:MaxTunnelsPerClient", "at least 1")]
+    [InlineData("""{ "RequestsPerSecondPerClient": 0 }""", "Proxy:Limits:RequestsPerSecondPerClient", "above 0")]
+    [InlineData("""{ "RequestsPerSecondPerClient": -3 }""", "Proxy:Limits:RequestsPerSecondPerClient", "above 0")]
+    [InlineData("""{ "RequestsPerSecondPerClient": 5, "RequestBurstPerClient": 0 }""", "Proxy:Limits:RequestBurstPerClient", "at least 1")]
+    [InlineData("""{ "RequestBurstPerClient": 10 }""", "Proxy:Limits:RequestBurstPerClient", "needs a rate")]
+    [InlineData("""{ "MaxConnections": 0 }""", "Proxy:Limits:MaxConnections", "at least 1")]
+    public void Load_BadLimit_NamesItAndSaysWhatIsAllowed(string limits, string path, string hint)
+    {
+        var (settings, errors) = Load($$"""{ "Proxy": { "Limits": {{limits}} } }""");
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Equal(path, error.Path);
+        Assert.Contains(hint, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_MissingFile_SaysSo()
     {
         var source = new ConfigSource("/nonexistent/proxy.json", UseEnvironment: false);

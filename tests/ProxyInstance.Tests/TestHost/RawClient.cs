@@ -18,9 +18,12 @@ internal sealed class RawClient : IAsyncDisposable
     public TcpClient Client { get; }
     public NetworkStream Stream { get; }
 
-    public static async Task<RawClient> ConnectAsync(IPEndPoint endPoint)
+    /// <summary>Connects to <paramref name="endPoint"/>, from <paramref name="localAddress"/> when given (another loopback address is another client).</summary>
+    public static async Task<RawClient> ConnectAsync(IPEndPoint endPoint, IPAddress? localAddress = null)
     {
-        var client = new TcpClient(endPoint.AddressFamily) { NoDelay = true };
+        var client = localAddress is null
+            ? new TcpClient(endPoint.AddressFamily) { NoDelay = true }
+            : new TcpClient(new IPEndPoint(localAddress, 0)) { NoDelay = true };
         await client.ConnectAsync(endPoint, TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout);
         return new RawClient(client);
     }
