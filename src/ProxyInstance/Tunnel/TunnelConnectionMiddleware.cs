@@ -1,16 +1,10 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using EgressLab.ProxyInstance.AccessLog;
-using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
-using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Forwarding;
-using EgressLab.ProxyInstance.Hosting;
 using EgressLab.ProxyInstance.Limits;
-using EgressLab.ProxyInstance.Metrics;
-using EgressLab.ProxyInstance.Policy;
 using Microsoft.AspNetCore.Connections;
 
 namespace EgressLab.ProxyInstance.Tunnel;
