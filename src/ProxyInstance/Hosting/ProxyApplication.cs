@@ -109,6 +109,8 @@ internal static class ProxyApplication
         var app = builder.Build();
         // Resolve now so the meter listener sees every instrument from the first request.
         app.Services.GetRequiredService<PrometheusExporter>();
+        var limits = app.Services.GetRequiredService<ClientLimits>();
+        app.Services.GetRequiredService<ProxyMetrics>().ObserveClientConnections(() => limits.Connections);
         app.Use(async (context, next) =>
         {
             if (bound.IsAdmin(context.Connection))

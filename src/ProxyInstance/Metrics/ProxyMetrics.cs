@@ -51,6 +51,10 @@ internal sealed class ProxyMetrics : IDisposable
         _meter.CreateObservableGauge("process_start_time_seconds", () => startTime, "s", "Start time of the process since the Unix epoch.");
     }
 
+    /// <summary>Reports the client connections open now, as counted against <c>Limits:MaxConnections</c>.</summary>
+    public void ObserveClientConnections(Func<int> open) =>
+        _meter.CreateObservableGauge("proxy_client_connections", open, "{connection}", "Client connections open now on the proxy listeners.");
+
     /// <summary>One request (<see cref="KindHttp"/>) or CONNECT (<see cref="KindTunnel"/>) and the policy's verdict on it.</summary>
     public void RecordRequest(string decision, string rule, string kind) =>
         _requests.Add(1, new KeyValuePair<string, object?>("decision", decision), new KeyValuePair<string, object?>("rule", rule), new KeyValuePair<string, object?>("kind", kind));
