@@ -62,7 +62,10 @@ internal static class ConfigLoader
         }
         catch (InvalidDataException ex)
         {
-            errors.Add(new ConfigError("$", $"{source.Describe()} is not valid JSON: {Innermost(ex).Message}"));
+            // The JSON provider reports a file it failed to read (it vanished, or an I/O error) the same way.
+            var cause = Innermost(ex);
+            var what = cause is IOException or UnauthorizedAccessException ? "cannot be read" : "is not valid JSON";
+            errors.Add(new ConfigError("$", $"{source.Describe()} {what}: {cause.Message}"));
             return new ConfigLoadResult(null, null, errors);
         }
         catch (FormatException ex)

@@ -25,6 +25,12 @@ internal sealed class RuntimeSettings
     public static readonly IPEndPoint DefaultListen = new(IPAddress.Any, DefaultPort);
     public static readonly IPEndPoint DefaultAdminListen = new(IPAddress.Loopback, 9128);
 
+    /// <summary>
+    /// The longest timeout accepted. Timers (<see cref="CancellationTokenSource.CancelAfter(TimeSpan)"/>, <see cref="Task.Delay(TimeSpan)"/>)
+    /// take at most about 49.7 days and throw beyond that, where the timeout is armed: on every tunnel or at shutdown.
+    /// </summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(30);
+
     public required IReadOnlyList<IPEndPoint> Listen { get; init; }
     public required IPEndPoint? AdminListen { get; init; }
     public required CompiledPolicy Policy { get; init; }
@@ -325,6 +331,12 @@ internal sealed class RuntimeSettings
         if (value.Value <= TimeSpan.Zero)
         {
             errors.Add(new ConfigError($"{ProxyOptions.SectionName}:Timeouts:{name}", $"'{value.Value.ToString("c", CultureInfo.InvariantCulture)}' must be longer than zero, for example \"{fallback.ToString("c", CultureInfo.InvariantCulture)}\"."));
+            return fallback;
+        }
+
+        if (value.Value > MaxTimeout)
+        {
+            errors.Add(new ConfigError($"{ProxyOptions.SectionName}:Timeouts:{name}", $"'{value.Value.ToString("c", CultureInfo.InvariantCulture)}' is too long: a timeout can be at most \"{MaxTimeout.ToString("c", CultureInfo.InvariantCulture)}\" (30 days)."));
             return fallback;
         }
 

@@ -179,6 +179,28 @@ public sealed class ConfigLoaderTests
         Assert.Contains("hh:mm:ss", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ClientHello", "60.00:00:00")]
+    [InlineData("TunnelIdle", "30.00:00:01")]
+    [InlineData("Drain", "10675199.02:48:05.4775807")]
+    public void Load_TimeoutBeyondTimerRange_IsRejected(string setting, string value)
+    {
+        var (_, errors) = Load($$"""{ "Proxy": { "Timeouts": { "{{setting}}": "{{value}}" } } }""");
+
+        var error = Assert.Single(errors);
+        Assert.Equal($"Proxy:Timeouts:{setting}", error.Path);
+        Assert.Contains("at most \"30.00:00:00\"", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TimeoutOfThirtyDays_IsAccepted()
+    {
+        var (settings, errors) = Load("""{ "Proxy": { "Timeouts": { "TunnelIdle": "30.00:00:00" } } }""");
+
+        Assert.Empty(errors);
+        Assert.Equal(TimeSpan.FromDays(30), settings!.TunnelIdleTimeout);
+    }
+
     [Fact]
     public void Load_ClientLimits_AreCompiled()
     {
@@ -214,6 +236,18 @@ public sealed class ConfigLoaderTests
         var error = Assert.Single(errors);
         Assert.Equal(path, error.Path);
         Assert.Contains(hint, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FileThatFailsToRead_IsAnErrorNotAnException()
+    {
+        // Reading /proc/self/mem from offset 0 fails with EIO: a file that exists but cannot be read.
+        var source = new ConfigSource("/proc/self/mem", UseEnvironment: false);
+
+        var loaded = ConfigLoader.Load(source);
+
+        Assert.Null(loaded.Options);
+        Assert.Contains(loaded.Errors, e => e.Message.Contains("cannot be read", StringComparison.Ordinal));
     }
 
     [Fact]

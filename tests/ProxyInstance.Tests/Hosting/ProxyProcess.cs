@@ -66,7 +66,12 @@ internal sealed class ProxyProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (!Stderr.Contains(text, StringComparison.Ordinal) && !Stdout.Contains(text, StringComparison.Ordinal))
         {
-            Assert.False(_process.HasExited, $"proxy exited early ({_process.ExitCode}): {Stderr}");
+            // Not Assert.False(HasExited, message): the message is built first, and ExitCode throws while the process runs.
+            if (_process.HasExited)
+            {
+                Assert.Fail($"proxy exited early ({_process.ExitCode}): {Stderr}");
+            }
+
             Assert.True(DateTime.UtcNow < deadline, $"'{text}' did not appear. stderr: {Stderr}");
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
