@@ -122,6 +122,9 @@ internal sealed class TimeoutOptions
     /// <summary>How long a plain-HTTP upstream may take to start its response. The default is 60 seconds.</summary>
     public TimeSpan? UpstreamResponse { get; set; }
 
+    /// <summary>The longest a plain-HTTP request body may go without a byte arriving from the client. The default is 60 seconds.</summary>
+    public TimeSpan? RequestBody { get; set; }
+
     /// <summary>How long a tunnel waits for the client's TLS ClientHello when SNI is checked. The default is 10 seconds.</summary>
     public TimeSpan? ClientHello { get; set; }
 

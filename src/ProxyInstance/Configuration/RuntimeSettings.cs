@@ -47,6 +47,7 @@ internal sealed class RuntimeSettings
     public required TimeSpan TunnelIdleTimeout { get; init; }
     public required TimeSpan RequestHeadersTimeout { get; init; }
     public required TimeSpan UpstreamResponseTimeout { get; init; }
+    public required TimeSpan RequestBodyTimeout { get; init; }
     public required TimeSpan ClientHelloTimeout { get; init; }
     public required TimeSpan DrainTimeout { get; init; }
     public required FrozenDictionary<string, IPAddress[]> StaticHosts { get; init; }
@@ -182,6 +183,9 @@ internal sealed class RuntimeSettings
         var idle = Positive(t.TunnelIdle, TimeSpan.FromMinutes(5), "TunnelIdle", errors);
         var headers = Positive(t.RequestHeaders, TimeSpan.FromSeconds(30), "RequestHeaders", errors);
         var upstream = Positive(t.UpstreamResponse, TimeSpan.FromSeconds(60), "UpstreamResponse", errors);
+        // As long as UpstreamResponse, which was the only limit on a stalled body before this one: a slow uplink keeps
+        // the time it had, and a client that stops mid-body still frees its connection and the origin's within a minute.
+        var body = Positive(t.RequestBody, TimeSpan.FromSeconds(60), "RequestBody", errors);
         var hello = Positive(t.ClientHello, TimeSpan.FromSeconds(10), "ClientHello", errors);
         var drain = Positive(t.Drain, TimeSpan.FromSeconds(30), "Drain", errors);
 
@@ -277,6 +281,7 @@ internal sealed class RuntimeSettings
             TunnelIdleTimeout = idle,
             RequestHeadersTimeout = headers,
             UpstreamResponseTimeout = upstream,
+            RequestBodyTimeout = body,
             ClientHelloTimeout = hello,
             DrainTimeout = drain,
             StaticHosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),

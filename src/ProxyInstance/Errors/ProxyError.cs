@@ -20,6 +20,9 @@ internal enum ProxyError
     /// <summary>The client did not send a complete request head within <c>Timeouts:RequestHeaders</c>.</summary>
     RequestHeadersTimeout,
 
+    /// <summary>The client stopped sending its request body: no byte arrived within <c>Timeouts:RequestBody</c>.</summary>
+    RequestBodyTimeout,
+
     /// <summary>Authentication is configured and the request carried no valid credentials.</summary>
     AuthenticationRequired,
 

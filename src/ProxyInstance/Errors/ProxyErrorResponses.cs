@@ -14,7 +14,7 @@ internal static class ProxyErrorResponses
         ProxyError.RequestHeadTooLarge => StatusCodes.Status431RequestHeaderFieldsTooLarge,
         ProxyError.RequestLineTooLong => StatusCodes.Status414UriTooLong,
         ProxyError.VersionNotSupported => StatusCodes.Status505HttpVersionNotsupported,
-        ProxyError.RequestHeadersTimeout => StatusCodes.Status408RequestTimeout,
+        ProxyError.RequestHeadersTimeout or ProxyError.RequestBodyTimeout => StatusCodes.Status408RequestTimeout,
         ProxyError.AuthenticationRequired => StatusCodes.Status407ProxyAuthenticationRequired,
         ProxyError.AccessDenied or ProxyError.DestinationPrivate or ProxyError.SniMismatch or ProxyError.ClientHelloInvalid
             => StatusCodes.Status403Forbidden,
@@ -34,6 +34,7 @@ internal static class ProxyErrorResponses
         ProxyError.RequestLineTooLong => "ERR_URI_TOO_LONG",
         ProxyError.VersionNotSupported => "ERR_VERSION",
         ProxyError.RequestHeadersTimeout => "ERR_REQUEST_TIMEOUT",
+        ProxyError.RequestBodyTimeout => "ERR_BODY_TIMEOUT",
         ProxyError.AuthenticationRequired => "ERR_AUTH_REQUIRED",
         ProxyError.AccessDenied => "ERR_ACCESS_DENIED",
         ProxyError.DestinationPrivate => "ERR_DESTINATION_PRIVATE",
@@ -71,6 +72,7 @@ internal static class ProxyErrorResponses
         ProxyError.RequestLineTooLong => "The request line is too long.",
         ProxyError.VersionNotSupported => "Only HTTP/1.0 and HTTP/1.1 are supported.",
         ProxyError.RequestHeadersTimeout => "The request head did not arrive in time.",
+        ProxyError.RequestBodyTimeout => $"The request body for {target} stopped arriving{Suffix(detail)}.",
         ProxyError.AuthenticationRequired => $"Access to {target} requires proxy authentication: send Basic credentials in Proxy-Authorization.",
         ProxyError.AccessDenied => $"Access to {target} is denied by the proxy policy ({detail ?? "no rule allows it"}).",
         ProxyError.DestinationPrivate => $"Access to {target} is denied: it resolves to {detail ?? "a private address"}, and private destinations are not allowed.",
@@ -108,8 +110,11 @@ internal static class ProxyErrorResponses
             response.Headers.RetryAfter = RetryAfterSeconds(wait);
         }
 
+        // Whatever follows a refused or unfinished request head or body cannot be framed safely: close the connection.
+        // Past the connection limit, the connection is not kept either.
         if (error is ProxyError.InvalidRequest or ProxyError.RequestHeadTooLarge or ProxyError.RequestLineTooLong
-            or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout or ProxyError.TooManyConnections)
+            or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout or ProxyError.RequestBodyTimeout
+            or ProxyError.TooManyConnections)
         {
             response.Headers.Connection = "close";
         }

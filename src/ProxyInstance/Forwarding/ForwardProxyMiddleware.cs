@@ -65,13 +65,14 @@ internal sealed partial class ForwardProxyMiddleware(
             Decision = "none",
         };
 
-        var requestBody = new CountingStream(request.Body);
+        using var bodyTimeout = new RequestBodyTimeoutStream(request.Body, settings.RequestBodyTimeout, timeProvider);
+        var requestBody = new CountingStream(bodyTimeout);
         var responseBody = new CountingStream(context.Response.Body);
         request.Body = requestBody;
         context.Response.Body = responseBody;
         try
         {
-            entry = await ForwardAsync(context, connection, settings, client, rawTarget, nominated, entry).ConfigureAwait(false);
+            entry = await ForwardAsync(context, connection, settings, client, rawTarget, nominated, entry, bodyTimeout).ConfigureAwait(false);
         }
         finally
         {
@@ -90,7 +91,7 @@ internal sealed partial class ForwardProxyMiddleware(
     }
 
     private async Task<AccessLogEntry> ForwardAsync(HttpContext context, PlainHttpConnection? connection, RuntimeSettings settings, IPAddress? client,
-        string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry)
+        string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry, RequestBodyTimeoutStream bodyTimeout)
     {
         var aborted = context.RequestAborted;
         if (connection is { OverConnectionLimit: true })
@@ -109,6 +110,11 @@ internal sealed partial class ForwardProxyMiddleware(
             // Only without the connection wrappers (never on the proxy listener) can a CONNECT get this far.
             const string detail = "CONNECT must be the first request on a connection; open a new connection for the tunnel";
             return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, detail, settings).ConfigureAwait(false);
+        }
+
+        if (FramingProblem(context.Request.Headers) is { } framing)
+        {
+            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, framing, settings).ConfigureAwait(false);
         }
 
         switch (ProxyTarget.TryParse(rawTarget, out var target))
@@ -185,7 +191,8 @@ internal sealed partial class ForwardProxyMiddleware(
             : error switch
             {
                 ForwarderError.RequestTimedOut => (ProxyError.UpstreamTimeout, (string?)null),
-                ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+                ForwarderError.RequestBodyClient => RequestBodyFailure(context, exception, bodyTimeout, settings),
+                ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                     or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient => (ProxyError.None, "client went away"),
                 _ => (ProxyError.UpstreamFailed, exception?.Message),
             };
@@ -202,6 +209,100 @@ internal sealed partial class ForwardProxyMiddleware(
         }
 
         return await FailAsync(context, entry, outcome, rawTarget, why, settings).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Refuses body framing that intermediaries could read differently (RFC 9112 §6.1, §6.3), which Kestrel lets through:
+    /// Transfer-Encoding together with Content-Length, and any transfer coding but a single <c>chunked</c>. Kestrel
+    /// rejects the rest itself: conflicting or malformed Content-Length, and a final coding other than chunked.
+    /// </summary>
+    private static string? FramingProblem(IHeaderDictionary headers)
+    {
+        var transferEncoding = headers.TransferEncoding;
+        if (transferEncoding.Count == 0)
+        {
+            return null;
+        }
+
+        // Kestrel serves such a request by its chunked framing and moves Content-Length aside to X-Content-Length
+        // (dotnet/aspnetcore#43523). A client that sends X-Content-Length of its own with a chunked body is refused too.
+        if (headers.ContentLength is not null || headers.ContainsKey("X-Content-Length"))
+        {
+            return "a request must not carry both Transfer-Encoding and Content-Length";
+        }
+
+        // The forwarder decodes chunked and nothing else, and re-frames the body: a body under another coding
+        // (gzip, chunked) would reach the origin still encoded and labelled as plain data.
+        if (transferEncoding.Count != 1 || !transferEncoding[0].AsSpan().Trim(" \t").Equals("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            return "the only Transfer-Encoding forwarded is a single \"chunked\"";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// YARP reports every failed read of the client's body as <see cref="ForwarderError.RequestBodyClient"/>; this tells
+    /// a stall, a malformed body and a client that left apart. In each case the upstream request has been aborted.
+    /// </summary>
+    private static (ProxyError Error, string? Detail) RequestBodyFailure(
+        HttpContext context, Exception? exception, RequestBodyTimeoutStream bodyTimeout, RuntimeSettings settings)
+    {
+        if (bodyTimeout.TimedOut)
+        {
+            return (ProxyError.RequestBodyTimeout, Stalled(settings.RequestBodyTimeout));
+        }
+
+        // Kestrel's verdict on the body's framing: a chunk size that is not hex, a body cut short.
+        if (Find<BadHttpRequestException>(exception) is { } badRequest)
+        {
+            var detail = badRequest.Message.TrimEnd('.');
+            return (badRequest.StatusCode == StatusCodes.Status408RequestTimeout ? ProxyError.RequestBodyTimeout : ProxyError.InvalidRequest, detail);
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return (ProxyError.None, "client went away");
+        }
+
+        // YARP's activity timeout (Timeouts:UpstreamResponse) ran out while the forwarder waited for the client's next
+        // body bytes: a client stall as well, whichever of the two limits is shorter.
+        if (Find<OperationCanceledException>(exception) is not null)
+        {
+            return (ProxyError.RequestBodyTimeout, Stalled(settings.UpstreamResponseTimeout));
+        }
+
+        // The client is still there, so the read failed on what it sent: Kestrel reports some framing errors, such as
+        // a chunk size that overflows, as a plain IOException.
+        return Find<IOException>(exception) is { } io
+            ? (ProxyError.InvalidRequest, io.Message.TrimEnd('.'))
+            : (ProxyError.None, "client went away");
+
+        static string Stalled(TimeSpan limit) => $"no byte arrived for {limit.TotalSeconds:0.###} s";
+    }
+
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        switch (exception)
+        {
+            case null:
+                return null;
+            case T found:
+                return found;
+            case AggregateException aggregate:
+                foreach (var inner in aggregate.InnerExceptions)
+                {
+                    if (Find<T>(inner) is { } match)
+                    {
+                        return match;
+                    }
+                }
+
+                return null;
+            default:
+                return Find<T>(exception.InnerException);
+        }
     }
 
     private async Task<AccessLogEntry> FailAsync(HttpContext context, AccessLogEntry entry, ProxyError error, string target, string? detail, RuntimeSettings settings,

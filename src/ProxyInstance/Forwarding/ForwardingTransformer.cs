@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -19,6 +20,14 @@ namespace EgressLab.ProxyInstance.Forwarding;
 internal sealed class ForwardingTransformer : HttpTransformer
 {
     public const string ViaValue = "1.1 egress-proxy";
+
+    // The fields System.Net.Http keeps on HttpContent rather than on the request (HttpContentHeaders).
+    private static readonly FrozenSet<string> ContentFields = new[]
+    {
+        HeaderNames.Allow, HeaderNames.ContentDisposition, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage,
+        HeaderNames.ContentLength, HeaderNames.ContentLocation, HeaderNames.ContentMD5, HeaderNames.ContentRange,
+        HeaderNames.ContentType, HeaderNames.Expires, HeaderNames.LastModified,
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private readonly bool _addVia;
     private readonly bool _addXForwardedFor;
@@ -47,8 +56,7 @@ internal sealed class ForwardingTransformer : HttpTransformer
         {
             foreach (var name in _nominated)
             {
-                proxyRequest.Headers.Remove(name);
-                proxyRequest.Content?.Headers.Remove(name);
+                Remove(name, proxyRequest.Headers, proxyRequest.Content?.Headers);
             }
         }
         else
@@ -109,6 +117,23 @@ internal sealed class ForwardingTransformer : HttpTransformer
         return copied;
     }
 
+    /// <summary>
+    /// Removes a field from whichever collection holds its kind: HttpRequestHeaders.Remove throws for a content field
+    /// such as Content-Length (and HttpContentHeaders for a request field), and a client may nominate either.
+    /// Without Content-Length the body is still framed, chunked, by the handler.
+    /// </summary>
+    private static void Remove(string name, System.Net.Http.Headers.HttpHeaders headers, System.Net.Http.Headers.HttpHeaders? contentHeaders)
+    {
+        if (ContentFields.Contains(name))
+        {
+            contentHeaders?.Remove(name);
+        }
+        else
+        {
+            headers.Remove(name);
+        }
+    }
+
     private static void RemoveNominated(StringValues connection, System.Net.Http.Headers.HttpHeaders headers, System.Net.Http.Headers.HttpHeaders? contentHeaders)
     {
         foreach (var value in connection)
@@ -122,8 +147,7 @@ internal sealed class ForwardingTransformer : HttpTransformer
             {
                 if (Tunnel.ConnectRequestParser.IsToken(name))
                 {
-                    headers.Remove(name);
-                    contentHeaders?.Remove(name);
+                    Remove(name, headers, contentHeaders);
                 }
             }
         }

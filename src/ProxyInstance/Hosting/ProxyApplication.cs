@@ -74,6 +74,10 @@ internal static class ProxyApplication
         builder.Services.AddSingleton(bound);
         configureServices?.Invoke(builder.Services);
 
+        // RFC 9112 §2.2 lets a recipient accept a bare LF as a line ending, and Kestrel does. An intermediary in front
+        // that reads the same bytes as one field (LF inside its value) would disagree with us about the request's fields
+        // and framing: refuse bare LF, as the CONNECT parser does. The switch is process-wide, read when Kestrel starts.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;

@@ -251,6 +251,42 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_RequestBodyTimeout_DefaultsToOneMinuteAndTakesTheValueSet()
+    {
+        var (defaults, errors) = Load("""{ "Proxy": { "Timeouts": { "Connect": "00:00:10" } } }""");
+        var (set, setErrors) = Load("""{ "Proxy": { "Timeouts": { "RequestBody": "00:00:05" } } }""");
+
+        Assert.Empty(errors);
+        Assert.Empty(setErrors);
+        Assert.Equal(TimeSpan.FromMinutes(1), defaults!.RequestBodyTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), set!.RequestBodyTimeout);
+    }
+
+    [Theory]
+    [InlineData("00:00:00", "must be longer than zero, for example \"00:01:00\"")]
+    [InlineData("-00:00:01", "must be longer than zero, for example \"00:01:00\"")]
+    [InlineData("5", "hh:mm:ss")]
+    [InlineData("a minute", "hh:mm:ss")]
+    public void Load_RequestBodyTimeoutInvalid_IsOneErrorSayingHowToFixIt(string value, string hint)
+    {
+        var (settings, errors) = Load($$"""{ "Proxy": { "Timeouts": { "RequestBody": "{{value}}" } } }""");
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:Timeouts:RequestBody", error.Path);
+        Assert.Contains(hint, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RequestBodyTimeoutChanged_TakesEffectOnReload()
+    {
+        var (before, _) = Load("""{ "Proxy": { "Timeouts": { "RequestBody": "00:00:30" } } }""");
+        var (after, _) = Load("""{ "Proxy": { "Timeouts": { "RequestBody": "00:02:00" } } }""");
+
+        Assert.Empty(before!.RestartOnlyDifferences(after!));
+    }
+
+    [Fact]
     public void Load_MissingFile_SaysSo()
     {
         var source = new ConfigSource("/nonexistent/proxy.json", UseEnvironment: false);

@@ -20,12 +20,20 @@ internal sealed class OriginServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _connections;
+    private int _completed;
+    private int _failed;
 
     private OriginServer(WebApplication app) => _app = app;
 
     public int Port { get; private set; }
     public int TlsPort { get; private set; }
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Requests whose handler ran to the end: the whole request, body included, arrived.</summary>
+    public int CompletedRequests => Volatile.Read(ref _completed);
+
+    /// <summary>Requests whose handler failed, such as on a body that was cut short or malformed.</summary>
+    public int FailedRequests => Volatile.Read(ref _failed);
     public ConcurrentQueue<IHeaderDictionary> RequestHeaders { get; } = new();
     public ConcurrentQueue<string> RequestTargets { get; } = new();
 
@@ -62,12 +70,26 @@ internal sealed class OriginServer : IAsyncDisposable
         });
         var app = builder.Build();
         origin = new OriginServer(app);
-        app.Run(origin.HandleAsync);
+        app.Run(origin.HandleCountedAsync);
         await app.StartAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30));
         var addresses = app.Urls.Select(u => new Uri(u)).ToList();
         origin.Port = addresses.First(u => u.Scheme == "http").Port;
         origin.TlsPort = addresses.FirstOrDefault(u => u.Scheme == "https")?.Port ?? 0;
         return origin;
+    }
+
+    private async Task HandleCountedAsync(HttpContext context)
+    {
+        var completed = false;
+        try
+        {
+            await HandleAsync(context);
+            completed = true;
+        }
+        finally
+        {
+            Interlocked.Increment(ref completed ? ref _completed : ref _failed);
+        }
     }
 
     private async Task HandleAsync(HttpContext context)
