@@ -46,13 +46,23 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
             var started = Stopwatch.GetTimestamp();
             using var dnsTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             dnsTimeout.CancelAfter(settings.DnsTimeout);
+            Task<IPAddress[]>? lookup = null;
             try
             {
-                addresses = await resolver.ResolveAsync(host, dnsTimeout.Token).ConfigureAwait(false);
+                // On Linux the system resolver is a blocking getaddrinfo that no token stops once it has begun, so the
+                // timeout is kept here, by no longer waiting, and not left to the resolver.
+                lookup = resolver.ResolveAsync(host, dnsTimeout.Token);
+                addresses = await lookup.WaitAsync(dnsTimeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                ObserveAbandoned(lookup);
                 return Fail(ProxyError.DnsTimeout, null, Stopwatch.GetElapsedTime(started));
+            }
+            catch (OperationCanceledException)
+            {
+                ObserveAbandoned(lookup);
+                throw;
             }
             catch (SocketException ex)
             {
@@ -126,6 +136,14 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
 
         return new EgressResult(null, ProxyError.ConnectFailed, ConnectMessage(lastError), lastAddress, dnsTime, Stopwatch.GetElapsedTime(connectStarted));
     }
+
+    /// <summary>
+    /// A lookup given up on may still fail later; observing its exception then keeps it from being raised as an
+    /// unobserved task exception.
+    /// </summary>
+    private static void ObserveAbandoned(Task? lookup) =>
+        lookup?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private static EgressResult Fail(ProxyError error, string? detail, TimeSpan dnsTime = default) =>
         new(null, error, detail, null, dnsTime, TimeSpan.Zero);

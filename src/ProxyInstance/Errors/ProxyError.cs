@@ -47,7 +47,7 @@ internal enum ProxyError
     /// <summary>The destination accepted the connection but its response was broken or it hung up.</summary>
     UpstreamFailed,
 
-    /// <summary>The destination did not start its response within <c>Timeouts:UpstreamResponse</c>.</summary>
+    /// <summary>The destination did not start its response, or stopped in the middle of a body, for <c>Timeouts:UpstreamResponse</c>.</summary>
     UpstreamTimeout,
 
     /// <summary>The TLS ClientHello in a tunnel named a different server than the CONNECT host, or none.</summary>

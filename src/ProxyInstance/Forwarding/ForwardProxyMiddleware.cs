@@ -192,6 +192,11 @@ internal sealed partial class ForwardProxyMiddleware(
             {
                 ForwarderError.RequestTimedOut => (ProxyError.UpstreamTimeout, (string?)null),
                 ForwarderError.RequestBodyClient => RequestBodyFailure(context, exception, bodyTimeout, settings),
+
+                // YARP blames the side it was waiting on when its activity timeout expires mid-body, so a cancellation
+                // while reading the response is the origin going quiet, not a broken response; the client leaving is
+                // reported as ResponseBodyCanceled instead.
+                ForwarderError.ResponseBodyDestination when exception is OperationCanceledException => (ProxyError.UpstreamTimeout, null),
                 ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                     or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient => (ProxyError.None, "client went away"),
                 _ => (ProxyError.UpstreamFailed, exception?.Message),

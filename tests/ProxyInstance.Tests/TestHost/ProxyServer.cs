@@ -79,7 +79,15 @@ internal sealed class ProxyServer : IAsyncDisposable
         System.IO.Directory.CreateDirectory(directory);
         var accessLog = Path.Combine(directory, "access.log");
         var proxy = config["Proxy"]!.AsObject();
-        proxy["AccessLog"] ??= new JsonObject { ["Path"] = accessLog };
+        if (proxy["AccessLog"] is JsonObject accessLogSection)
+        {
+            // A test that only picks the format still gets its log where AccessLogLinesAsync reads it.
+            accessLogSection["Path"] ??= accessLog;
+        }
+        else
+        {
+            proxy["AccessLog"] = new JsonObject { ["Path"] = accessLog };
+        }
         var configPath = Path.Combine(directory, "proxy.json");
         await File.WriteAllTextAsync(configPath, config.ToJsonString(), TestContext.Current.CancellationToken);
 

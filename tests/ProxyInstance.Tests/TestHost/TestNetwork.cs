@@ -13,22 +13,46 @@ namespace EgressLab.ProxyInstance.Tests.TestHost;
 /// </summary>
 internal sealed class TestNetwork : IHostResolver, ISocketConnector
 {
-    private readonly ConcurrentDictionary<string, Func<int, IPAddress[]>> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Func<int, Task<IPAddress[]>>> _names = new(StringComparer.OrdinalIgnoreCase);
+    private int _lateFailures;
 
     public ConcurrentDictionary<string, int> Lookups { get; } = new(StringComparer.OrdinalIgnoreCase);
     public ConcurrentQueue<IPEndPoint> Dialled { get; } = new();
     public ConcurrentQueue<IPEndPoint> Refused { get; } = new();
 
+    /// <summary>How many lookups mapped with <see cref="MapHanging"/> and a delay have failed so far.</summary>
+    public int LateFailures => Volatile.Read(ref _lateFailures);
+
     public TestNetwork Map(string name, params IPAddress[] addresses)
     {
-        _names[name] = _ => addresses;
+        _names[name] = _ => Task.FromResult(addresses);
         return this;
     }
 
     /// <summary>Answers differently on each lookup (the n-th lookup gets <paramref name="answer"/>(n), from 1).</summary>
     public TestNetwork MapChanging(string name, Func<int, IPAddress[]> answer)
     {
-        _names[name] = answer;
+        _names[name] = n => Task.FromResult(answer(n));
+        return this;
+    }
+
+    /// <summary>The lookup throws <paramref name="error"/> at once, as the system resolver does when a server says no.</summary>
+    public TestNetwork MapFailing(string name, SocketError error)
+    {
+        _names[name] = _ => throw new SocketException((int)error);
+        return this;
+    }
+
+    /// <summary>
+    /// The lookup never answers, or fails with <see cref="SocketError.TryAgain"/> only after <paramref name="failAfter"/>.
+    /// Either way it ignores cancellation, as the system resolver does on Linux: a blocking getaddrinfo on a
+    /// thread-pool thread cannot be stopped once it has started.
+    /// </summary>
+    public TestNetwork MapHanging(string name, TimeSpan? failAfter = null)
+    {
+        _names[name] = failAfter is { } delay
+            ? _ => FailLateAsync(delay)
+            : _ => new TaskCompletionSource<IPAddress[]>(TaskCreationOptions.RunContinuationsAsynchronously).Task;
         return this;
     }
 
@@ -42,8 +66,15 @@ internal sealed class TestNetwork : IHostResolver, ISocketConnector
     {
         var count = Lookups.AddOrUpdate(host, 1, (_, n) => n + 1);
         return _names.TryGetValue(host.TrimEnd('.'), out var answer)
-            ? Task.FromResult(answer(count))
+            ? answer(count)
             : Task.FromException<IPAddress[]>(new SocketException((int)SocketError.HostNotFound));
+    }
+
+    private async Task<IPAddress[]> FailLateAsync(TimeSpan delay)
+    {
+        await Task.Delay(delay, CancellationToken.None);
+        Interlocked.Increment(ref _lateFailures);
+        throw new SocketException((int)SocketError.TryAgain);
     }
 
     public ValueTask ConnectAsync(Socket socket, IPEndPoint endPoint, CancellationToken cancellationToken)
