@@ -82,7 +82,7 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
             var whole = ParseHello(new ReadOnlySequence<byte>(input));
             if (whole.Status == ClientHelloParseStatus.Parsed && whole.Name is { } name)
             {
-                Assert.True(name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'), $"server name '{Escape(name)}' holds a character the parser must refuse");
+                Assert.True(name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'), $"server name '{FuzzRun.Escape(name)}' holds a character the parser must refuse");
             }
 
             var split = ParseHello(RandomSplit(random, input));
@@ -109,11 +109,11 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
                     patterns.Add(pattern);
 
                     // A pattern written back and parsed again is the same pattern.
-                    Assert.True(DomainPattern.TryParse(pattern.ToString(), out var again, out _) && again == pattern, $"'{Escape(text)}' → '{pattern}' does not parse back to itself");
+                    Assert.True(DomainPattern.TryParse(pattern.ToString(), out var again, out _) && again == pattern, $"'{FuzzRun.Escape(text)}' → '{pattern}' does not parse back to itself");
                 }
                 else
                 {
-                    Assert.False(string.IsNullOrWhiteSpace(error), $"'{Escape(text)}' was refused without a reason");
+                    Assert.False(string.IsNullOrWhiteSpace(error), $"'{FuzzRun.Escape(text)}' was refused without a reason");
                 }
             }
 
@@ -121,7 +121,7 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
             foreach (var host in hosts)
             {
                 var expected = patterns.Any(p => p.Matches(host));
-                Assert.True(set.Matches(host) == expected, $"the set says {!expected} for '{Escape(host)}', the patterns one by one say {expected}");
+                Assert.True(set.Matches(host) == expected, $"the set says {!expected} for '{FuzzRun.Escape(host)}', the patterns one by one say {expected}");
             }
         });
     }
@@ -129,10 +129,8 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
     /// <summary>Runs <paramref name="iteration"/> until the budget is spent, on a watchdog, and reports the seed on any failure.</summary>
     private async Task FuzzAsync(string target, Action<Random, Action<byte[]>> iteration)
     {
-        var seed = int.TryParse(Environment.GetEnvironmentVariable("EGRESS_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var fixedSeed)
-            ? fixedSeed
-            : Random.Shared.Next();
-        var budget = TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable("EGRESS_FUZZ_SECONDS"), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) ? seconds : 5);
+        var seed = FuzzRun.Seed();
+        var budget = FuzzRun.Budget();
         var master = new Random(seed);
         byte[] current = [];
         var count = 0;
@@ -151,7 +149,7 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
                     }
                     catch (Exception ex)
                     {
-                        throw new InvalidOperationException($"{target}: input {count} of seed {seed} failed (replay with EGRESS_FUZZ_SEED={seed}): {ex.Message}\ninput: {Escape(current)}", ex);
+                        throw new InvalidOperationException($"{target}: input {count} of seed {seed} failed (replay with EGRESS_FUZZ_SEED={seed}): {ex.Message}\ninput: {FuzzRun.Escape(current)}", ex);
                     }
 
                     count++;
@@ -165,7 +163,7 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"{target}: input {count} of seed {seed} did not finish within {HangMargin.TotalSeconds:0} s (a hang; replay with EGRESS_FUZZ_SEED={seed})\ninput: {Escape(current)}");
+            Assert.Fail($"{target}: input {count} of seed {seed} did not finish within {HangMargin.TotalSeconds:0} s (a hang; replay with EGRESS_FUZZ_SEED={seed})\ninput: {FuzzRun.Escape(current)}");
         }
 
         Robustness.RobustnessLedger.BadInputs(count);
@@ -200,8 +198,8 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
         Assert.InRange(result.Port, 1, 65535);
         Assert.False(string.IsNullOrEmpty(result.Host), "a complete head with an empty host");
         Assert.InRange(result.Consumed, 4, Math.Min(input.Length, ConnectHeadLimit));
-        Assert.True(result.Host!.All(c => c > ' ' && c < 0x7f), $"host '{Escape(result.Host!)}' holds a space or control character");
-        Assert.True(result.Authority!.All(c => c > ' ' && c < 0x7f), $"authority '{Escape(result.Authority!)}' holds a space or control character");
+        Assert.True(result.Host!.All(c => c > ' ' && c < 0x7f), $"host '{FuzzRun.Escape(result.Host!)}' holds a space or control character");
+        Assert.True(result.Authority!.All(c => c > ' ' && c < 0x7f), $"authority '{FuzzRun.Escape(result.Authority!)}' holds a space or control character");
 
         // The head really ends where the parser says: an empty line just before the payload.
         Assert.True(input.AsSpan(0, (int)result.Consumed).EndsWith("\r\n\r\n"u8) || input.AsSpan(0, (int)result.Consumed).EndsWith("\n\n"u8), "the head does not end with an empty line");
@@ -321,18 +319,5 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
             3 => "x" + name,
             _ => name.Length > 1 ? name[1..] : name,
         };
-    }
-
-    private static string Escape(byte[] bytes) => Escape(Encoding.Latin1.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 600))) + (bytes.Length > 600 ? $"… ({bytes.Length} bytes)" : ""));
-
-    private static string Escape(string text)
-    {
-        var escaped = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            escaped.Append(c is >= ' ' and < (char)0x7f ? c.ToString() : $"\\x{(int)c:x2}");
-        }
-
-        return escaped.ToString();
     }
 }

@@ -61,10 +61,8 @@ public sealed partial class RequestHeadFuzzTests : RobustnessTest
     [Fact]
     public async Task PlainHeads_Mutated_EndWellFormedOrClosedAndNeverReachTheOriginContradictory()
     {
-        var seed = int.TryParse(Environment.GetEnvironmentVariable("EGRESS_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var fixedSeed)
-            ? fixedSeed
-            : Random.Shared.Next();
-        var budget = TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable("EGRESS_FUZZ_SECONDS"), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) ? seconds : 5);
+        var seed = Fuzzing.FuzzRun.Seed();
+        var budget = Fuzzing.FuzzRun.Budget();
         await using var origin = await OriginServer.StartAsync();
         var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
         {
@@ -111,7 +109,7 @@ public sealed partial class RequestHeadFuzzTests : RobustnessTest
         await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(_ => WorkAsync()));
         if (failures.OrderBy(f => f.Index).FirstOrDefault() is { Failure: not null } first)
         {
-            Assert.Fail($"input {first.Index} of seed {seed} (replay with EGRESS_FUZZ_SEED={seed}): {first.Failure}\ninput: {Escape(first.Input)}");
+            Assert.Fail($"input {first.Index} of seed {seed} (replay with EGRESS_FUZZ_SEED={seed}): {first.Failure}\ninput: {Fuzzing.FuzzRun.Escape(first.Input)}");
         }
 
         RobustnessLedger.BadInputs(count);
@@ -189,7 +187,7 @@ public sealed partial class RequestHeadFuzzTests : RobustnessTest
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !Token.IsCancellationRequested)
         {
-            return ($"neither an answer nor a close within {ExchangeLimit.TotalSeconds:0} s; received: {Escape([.. received])}", false);
+            return ($"neither an answer nor a close within {ExchangeLimit.TotalSeconds:0} s; received: {Fuzzing.FuzzRun.Escape([.. received])}", false);
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
         {
@@ -205,16 +203,16 @@ public sealed partial class RequestHeadFuzzTests : RobustnessTest
         var statusLine = StatusLine().Match(text);
         if (!statusLine.Success)
         {
-            return ($"the answer does not start with an HTTP/1.1 status line: {Escape([.. received])}", true);
+            return ($"the answer does not start with an HTTP/1.1 status line: {Fuzzing.FuzzRun.Escape([.. received])}", true);
         }
 
         if (statusLine.Groups[1].Value == "500")
         {
-            return ($"answered 500: {Escape([.. received])}", true);
+            return ($"answered 500: {Fuzzing.FuzzRun.Escape([.. received])}", true);
         }
 
         // The origin is healthy and answers whatever reaches it: a failure to forward is the proxy's own.
-        return (text.Contains("\r\nX-Proxy-Error: ERR_UPSTREAM_FAIL\r\n", StringComparison.Ordinal) ? $"failed against a healthy origin: {Escape([.. received])}" : null, true);
+        return (text.Contains("\r\nX-Proxy-Error: ERR_UPSTREAM_FAIL\r\n", StringComparison.Ordinal) ? $"failed against a healthy origin: {Fuzzing.FuzzRun.Escape([.. received])}" : null, true);
     }
 
     private static bool HasCompleteHead(List<byte> received)
@@ -315,17 +313,6 @@ public sealed partial class RequestHeadFuzzTests : RobustnessTest
         }
 
         return -1;
-    }
-
-    private static string Escape(byte[] bytes)
-    {
-        var escaped = new StringBuilder();
-        foreach (var b in bytes.AsSpan(0, Math.Min(bytes.Length, 600)))
-        {
-            escaped.Append(b is >= 0x20 and < 0x7f ? ((char)b).ToString() : $"\\x{b:x2}");
-        }
-
-        return bytes.Length > 600 ? escaped.Append(CultureInfo.InvariantCulture, $"… ({bytes.Length} bytes)").ToString() : escaped.ToString();
     }
 
     [GeneratedRegex(@"\AHTTP/1\.1 ([1-5][0-9][0-9]) [^\r\n]*\r\n")]
