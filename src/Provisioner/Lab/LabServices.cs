@@ -30,6 +30,12 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
 
     public string NginxPidFile => Path.Combine(State, "nginx", "nginx.pid");
 
+    /// <summary>
+    /// The web server's access log, one line per request it answered: how the load tests check that the requests
+    /// they counted all reached the server.
+    /// </summary>
+    public string WebAccessLog => Path.Combine(State, "nginx", "www-access.log");
+
     public string DnsmasqConfig => Path.Combine(State, "dnsmasq.conf");
 
     public string DnsmasqPidFile => Path.Combine(State, "dnsmasq.pid");
@@ -171,6 +177,7 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
             {
                 text.Append(CultureInfo.InvariantCulture, $$"""
                         root {{Path.Combine(State, "www")}};
+                        access_log {{WebAccessLog}};
                         location = /upload { client_max_body_size 1g; default_type text/plain; return 200 "ok\n"; }
                         location / { }
                       }

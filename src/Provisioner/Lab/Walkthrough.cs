@@ -18,7 +18,7 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
     {
         var original = LabState.Read(environment) ?? throw new InvalidOperationException("no lab is up");
         var model = original.Model();
-        var plan = Plan.From(model);
+        var plan = WalkthroughPlan.From(model);
         if (plan.Problem is { } problem)
         {
             output.WriteLine($"verify cannot run on this topology: {problem}");
@@ -41,7 +41,7 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
         return _results.All(r => r.Passed);
     }
 
-    private void Replay(LabController lab, Plan plan)
+    private void Replay(LabController lab, WalkthroughPlan plan)
     {
         var first = plan.PrivateHosts[0];
         var checkip = $"http://{plan.CheckIpName}/";
@@ -216,57 +216,4 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Who plays which part in the walk-through, found from the model.</summary>
-    private sealed record Plan
-    {
-        public string? Problem { get; init; }
-        public InstanceSpec Nat { get; init; } = null!;
-        public List<InstanceSpec> PrivateHosts { get; init; } = [];
-        public RouteTableSpec PrivateTable { get; init; } = null!;
-        public InstanceSpec? PublicHost { get; init; }
-        public InstanceSpec? Proxy { get; init; }
-        public int ProxyPort { get; init; }
-        public string CheckIpName { get; init; } = "";
-        public IPAddress CheckIpAddress { get; init; } = IPAddress.None;
-        public string AllowedName { get; init; } = "";
-        public string DeniedName { get; init; } = "";
-
-        public static Plan From(TopologyModel model)
-        {
-            var nat = model.Instances.FirstOrDefault(i => i.Role == InstanceRole.Nat && i.ElasticIp is not null);
-            if (nat is null)
-            {
-                return new Plan { Problem = "it needs an instance with role nat and an Elastic IP" };
-            }
-
-            var privateHosts = model.Instances.Where(i => i.Role == InstanceRole.Client && i.ElasticIp is null && i.Subnet != nat.Subnet).ToList();
-            if (privateHosts.Count == 0)
-            {
-                return new Plan { Problem = "it needs a client instance without an Elastic IP outside the NAT instance's subnet" };
-            }
-
-            var checkip = model.Internet.Hosts.First(h => h.Service == InternetService.CheckIp);
-            var names = model.Internet.Hosts.Where(h => h.Service == InternetService.Web).SelectMany(h => h.Names).ToList();
-            var allowed = names.FirstOrDefault(n => model.Proxy.AllowedDomains.Contains(n, StringComparer.OrdinalIgnoreCase));
-            var denied = names.FirstOrDefault(n => !model.Proxy.AllowedDomains.Contains(n, StringComparer.OrdinalIgnoreCase));
-            var proxy = model.Instances.FirstOrDefault(i => i.Role == InstanceRole.Proxy);
-            if (proxy is not null && (allowed is null || denied is null))
-            {
-                return new Plan { Problem = "the proxy check needs a web host name in proxy.allowedDomains and one not in it" };
-            }
-
-            return new Plan
-            {
-                Nat = nat,
-                PrivateHosts = privateHosts.Where(h => h.Subnet == privateHosts[0].Subnet).ToList(),
-                PrivateTable = model.RouteTable(model.Subnet(privateHosts[0].Subnet).RouteTable),
-                PublicHost = model.Instances.FirstOrDefault(i => i.Role == InstanceRole.Client && i.ElasticIp is not null),
-                Proxy = proxy,
-                ProxyPort = model.Proxy.Port,
-                CheckIpName = checkip.Names[0],
-                CheckIpAddress = checkip.Address,
-                AllowedName = allowed ?? "",
-                DeniedName = denied ?? "",
-            };
-        }
-    }
 }
