@@ -1,0 +1,156 @@
+using System.CommandLine;
+using System.Globalization;
+using EgressLab.LoadTests.Compare;
+using EgressLab.LoadTests.Results;
+using EgressLab.Provisioner.Lab;
+
+namespace EgressLab.LoadTests.Cli;
+
+/// <summary>
+/// <c>compare</c>: the L3 / L4 / L7 comparison in the network lab, written as results.json, report.md and
+/// report.html. Exit codes: 0 done and consistent, 1 the lab or a run failed or the counts do not add up, 2 bad input.
+/// </summary>
+internal static class CompareCommand
+{
+    public static readonly IReadOnlyList<string> AllScenarios = ["http-small", "https-small", "new-connection", "bulk", "upload"];
+
+    private const string Description = """
+        Bring the network lab up (as root), measure every scenario through every way out of its private subnet, and
+        bring the lab down again: L3 from public-1 straight through the Internet Gateway, L4 from private-1 through the
+        NAT instance, L7 from private-1 through the proxy instance (http_proxy and https_proxy). The paths are
+        interleaved: each round runs every scenario on every path once. Each cell is a closed-model run (--concurrency
+        users), so every request sent is answered, and the web server's access log must hold exactly the requests the
+        load counted. An http-small rate ladder per path gives latency against offered rate. Writes results.json,
+        report.md and report.html into --out.
+        """;
+
+    public static Command Create()
+    {
+        var duration = new Option<string?>("--duration", "-d") { Description = $"Measured time per cell: {DurationText.Forms}. The default is 20s." };
+        var warmUp = new Option<string?>("--warmup") { Description = "Warm-up per cell, left out of the results. The default is 3s." };
+        var rounds = new Option<string?>("--rounds") { Description = "Rounds; the report shows the median and the spread across them. The default is 3." };
+        var concurrency = new Option<string?>("--concurrency", "-c") { Description = "Users per cell. The default is 8." };
+        var scenarios = new Option<string?>("--scenarios") { Description = $"Comma-separated, from {string.Join(", ", AllScenarios)}. The default is all of them." };
+        var ladder = new Option<string?>("--ladder")
+        {
+            Description = "Offered rates (requests/s) of the http-small ladder on each path, comma-separated, or 'none'. The default is 100,200,400,800.",
+        };
+        var ladderStep = new Option<string?>("--ladder-step") { Description = "Measured time per ladder rate. The default is 5s." };
+        var outDirectory = new Option<string?>("--out", "-o") { Description = "Where to write results.json, report.md and report.html. The default is compare-results." };
+        var command = new Command("compare", Description) { duration, warmUp, rounds, concurrency, scenarios, ladder, ladderStep, outDirectory };
+        command.SetAction(parse =>
+        {
+            var error = parse.InvocationConfiguration.Error;
+            var problems = new List<string>();
+            var options = new Compare.CompareOptions(
+                Duration(parse.GetValue(duration), "--duration", TimeSpan.FromSeconds(20), problems),
+                Duration(parse.GetValue(warmUp), "--warmup", TimeSpan.FromSeconds(3), problems),
+                Count(parse.GetValue(rounds), "--rounds", 3, problems),
+                Count(parse.GetValue(concurrency), "--concurrency", 8, problems),
+                Scenarios(parse.GetValue(scenarios), problems),
+                Ladder(parse.GetValue(ladder), problems),
+                Duration(parse.GetValue(ladderStep), "--ladder-step", TimeSpan.FromSeconds(5), problems),
+                Path.GetFullPath(parse.GetValue(outDirectory) ?? "compare-results"),
+                RunEnvironmentProbe.CommandLine("load-tests", Environment.GetCommandLineArgs().Skip(1)));
+            if (File.Exists(options.OutDirectory))
+            {
+                problems.Add($"--out {options.OutDirectory} is a file: give a directory.");
+            }
+
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems)
+                {
+                    error.WriteLine($"error: {problem}");
+                }
+
+                return CompareRunner.BadInput;
+            }
+
+            return new CompareRunner(LabEnvironment.FromEnvironment(), parse.InvocationConfiguration.Output, error).Run(options);
+        });
+        return command;
+    }
+
+    private static TimeSpan Duration(string? text, string option, TimeSpan fallback, List<string> problems)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (DurationText.TryParse(text, out var value) && value > TimeSpan.Zero)
+        {
+            return value;
+        }
+
+        problems.Add($"{option} '{text}' is not a duration: use {DurationText.Forms}.");
+        return fallback;
+    }
+
+    private static int Count(string? text, string option, int fallback, List<string> problems)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 1000)
+        {
+            return value;
+        }
+
+        problems.Add($"{option} '{text}' must be a whole number from 1 to 1000.");
+        return fallback;
+    }
+
+    private static List<string> Scenarios(string? text, List<string> problems)
+    {
+        if (text is null)
+        {
+            return [.. AllScenarios];
+        }
+
+        var chosen = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (var unknown in chosen.Where(s => !AllScenarios.Contains(s)))
+        {
+            problems.Add($"--scenarios: '{unknown}' is not a scenario; choose from {string.Join(", ", AllScenarios)}.");
+        }
+
+        if (chosen.Count == 0)
+        {
+            problems.Add("--scenarios is empty: name at least one scenario.");
+        }
+
+        // Always in the canonical order, so rounds interleave the same way whatever order was typed.
+        return [.. AllScenarios.Where(chosen.Contains)];
+    }
+
+    private static List<double> Ladder(string? text, List<string> problems)
+    {
+        if (text is null)
+        {
+            return [100, 200, 400, 800];
+        }
+
+        if (text.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
+
+        var rates = new List<double>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate > 0 && double.IsFinite(rate))
+            {
+                rates.Add(rate);
+            }
+            else
+            {
+                problems.Add($"--ladder: '{part}' is not a rate; give requests per second above 0, such as 100,200,400, or 'none'.");
+            }
+        }
+
+        return rates;
+    }
+}

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using EgressLab.LoadTests.Reports;
+using EgressLab.LoadTests.Results;
+
+namespace EgressLab.LoadTests.Cli;
+
+/// <summary>
+/// <c>report --from results.json [--out DIR]</c>: renders report.md and report.html again from the results.json of a
+/// <c>compare</c> run, without measuring anything. Exit codes: 0 written, 1 could not write, 2 bad input.
+/// </summary>
+internal static class ReportCommand
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int BadInput = 2;
+
+    private const string Expected = "the results.json that `compare` writes";
+
+    public static Command Create()
+    {
+        var from = new Option<string>("--from") { Description = "The results.json of a compare run.", Required = true };
+        var outDirectory = new Option<string?>("--out", "-o")
+        {
+            Description = "Directory for report.md and report.html. The default is the directory holding --from.",
+        };
+        var command = new Command("report", "Render report.md and report.html again from a compare results.json, without measuring anything.")
+        {
+            from, outDirectory,
+        };
+        command.SetAction(parse => Run(
+            parse.GetValue(from)!,
+            parse.GetValue(outDirectory),
+            parse.InvocationConfiguration.Output,
+            parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    public static int Run(string from, string? outDirectory, TextWriter output, TextWriter error)
+    {
+        if (!ResultsJson.TryReadFile<CompareResults>(from, Expected, out var results, out var problem))
+        {
+            error.WriteLine($"error: {problem}");
+            return BadInput;
+        }
+
+        var problems = CompareResultsValidator.Validate(results);
+        if (problems.Count > 0)
+        {
+            foreach (var item in problems)
+            {
+                error.WriteLine($"error: {from}: {item}");
+            }
+
+            error.WriteLine($"fix {from}, or run compare again to write a new one.");
+            return BadInput;
+        }
+
+        var directory = outDirectory ?? Path.GetDirectoryName(Path.GetFullPath(from))!;
+        if (File.Exists(directory))
+        {
+            error.WriteLine($"error: --out {directory} is a file; give a directory (it is created if it does not exist).");
+            return BadInput;
+        }
+
+        try
+        {
+            var written = ReportFiles.Write(results, directory);
+            output.WriteLine($"wrote {string.Join(" and ", written)}");
+            return Success;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: cannot write the reports into {directory}: {ex.Message}");
+            return Failure;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace EgressLab.LoadTests.Compare;
+
+/// <summary>What a <c>compare</c> run measures, and where it writes.</summary>
+/// <param name="CellDuration">How long each scenario runs on each path in each round, after its warm-up.</param>
+/// <param name="Concurrency">Users per cell (closed model), so every request sent is answered and counted.</param>
+/// <param name="Ladder">Offered rates for the http-small rate ladder per path; empty for none.</param>
+/// <param name="LadderStep">How long each ladder rate runs, after its warm-up.</param>
+internal sealed record CompareOptions(
+    TimeSpan CellDuration,
+    TimeSpan WarmUp,
+    int Rounds,
+    int Concurrency,
+    IReadOnlyList<string> Scenarios,
+    IReadOnlyList<double> Ladder,
+    TimeSpan LadderStep,
+    string OutDirectory,
+    string CommandLine);

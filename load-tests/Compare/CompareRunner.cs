@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using EgressLab.LoadTests.Reports;
+using EgressLab.LoadTests.Results;
+using EgressLab.Provisioner.Lab;
+
+namespace EgressLab.LoadTests.Compare;
+
+/// <summary>
+/// `compare`: brings the lab up in the walk-through's end state, runs every scenario through every egress path
+/// from inside the lab (round after round, each round visiting every path once per scenario, so a slow
+/// moment of the machine does not land on one path only), checks the web server logged every request the
+/// load counted, writes results.json, report.md and report.html, and always brings the lab down again.
+/// </summary>
+internal sealed class CompareRunner(LabEnvironment environment, TextWriter output, TextWriter error)
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+
+    private static readonly TimeSpan CommandMargin = TimeSpan.FromSeconds(90);
+    private readonly Shell _shell = new(null);
+
+    public int Run(CompareOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (LabPrerequisites.Check() is { Count: > 0 } problems)
+        {
+            foreach (var problem in problems)
+            {
+                error.WriteLine($"error: {problem}");
+            }
+
+            return Failed;
+        }
+
+        if (LabState.Read(environment) is not null)
+        {
+            error.WriteLine("error: a lab is already up. compare builds its own lab and removes it afterwards: run `lab down` first.");
+            return BadInput;
+        }
+
+        var lab = new LabController(environment, TextWriter.Null, error, verbose: false);
+        try
+        {
+            output.WriteLine("compare: bringing the lab up");
+            if (lab.Up(null) != LabController.Ok)
+            {
+                return Failed;
+            }
+
+            return Measure(lab, options);
+        }
+        catch (CompareException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            return Failed;
+        }
+        finally
+        {
+            output.WriteLine("compare: bringing the lab down");
+            lab.Down();
+        }
+    }
+
+    private int Measure(LabController lab, CompareOptions options)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        var model = LabState.Read(environment)!.Model();
+        var plan = WalkthroughPlan.From(model);
+        if (plan.Problem is { } problem)
+        {
+            throw new CompareException($"compare cannot run on this topology: {problem}");
+        }
+
+        // The walk-through's end state: the private subnet routes through the NAT instance, whose check is off.
+        if (lab.Route(add: true, plan.PrivateTable.Name, "0.0.0.0/0", plan.Nat.Name) != LabController.Ok
+            || lab.SourceDestCheck(plan.Nat.Name, on: false) != LabController.Ok)
+        {
+            throw new CompareException("could not route the private subnet through the NAT instance");
+        }
+
+        var services = new LabServices(environment, model);
+        var paths = LabPaths.From(environment, model, plan)
+            .Select(p => p with { Path = p.Path with { SeenSource = SeenSource(p, plan.CheckIpName) } })
+            .ToList();
+        foreach (var path in paths)
+        {
+            output.WriteLine($"  {path.Path.Id}: {path.Path.Title} from {path.Path.Client}; checkip sees {path.Path.SeenSource}");
+        }
+
+        var web = plan.AllowedName;
+        var ladders = new Dictionary<string, IReadOnlyList<LadderStep>>();
+        if (options.Ladder.Count > 0)
+        {
+            foreach (var path in paths)
+            {
+                output.WriteLine($"  ladder on {path.Path.Id}: {string.Join(", ", options.Ladder.Select(r => r.ToString(CultureInfo.InvariantCulture)))} requests/s");
+                var ladder = RunLoad(path, web, "http-small",
+                    ["--ladder", string.Join(',', options.Ladder.Select(r => r.ToString(CultureInfo.InvariantCulture))), "--duration", Seconds(options.LadderStep), "--warmup", Seconds(options.WarmUp)],
+                    (options.LadderStep + options.WarmUp) * options.Ladder.Count);
+                ladders[path.Path.Id] = ladder.Ladder ?? [];
+            }
+        }
+
+        var cells = new List<CompareCell>();
+        var counted = paths.ToDictionary(p => p.Path.Id, _ => 0L);
+        var logged = paths.ToDictionary(p => p.Path.Id, _ => 0L);
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            foreach (var scenario in options.Scenarios)
+            {
+                foreach (var path in paths)
+                {
+                    output.WriteLine($"  round {round}/{options.Rounds}: {scenario} on {path.Path.Id}");
+                    var before = CountLines(services.WebAccessLog);
+                    var results = RunLoad(path, web, scenario,
+                        ["--concurrency", options.Concurrency.ToString(CultureInfo.InvariantCulture), "--duration", Seconds(options.CellDuration), "--warmup", Seconds(options.WarmUp)],
+                        options.CellDuration + options.WarmUp);
+                    var result = results.Results.Single();
+                    counted[path.Path.Id] += result.SucceededIncludingWarmUp;
+                    logged[path.Path.Id] += SettledLineCount(services.WebAccessLog, before, result.SucceededIncludingWarmUp);
+                    cells.Add(new CompareCell(path.Path.Id, scenario, round, result));
+                }
+            }
+        }
+
+        var compare = new CompareResults
+        {
+            Environment = Describe(options.CommandLine, startedAt),
+            Rounds = options.Rounds,
+            CellDurationSeconds = options.CellDuration.TotalSeconds,
+            Paths = [.. paths.Select(p => p.Path)],
+            Cells = cells,
+            Ladders = ladders,
+            Accounting = [.. paths.Select(p => new RequestAccounting(p.Path.Id, counted[p.Path.Id], logged[p.Path.Id]))],
+        };
+        Write(options.OutDirectory, compare);
+        var mismatched = compare.Accounting.Where(a => a.Counted != a.Logged).ToList();
+        foreach (var row in mismatched)
+        {
+            error.WriteLine($"error: on {row.PathId} the load counted {row.Counted} answered requests but the web server logged {row.Logged}.");
+        }
+
+        output.WriteLine($"compare: wrote results.json, report.md and report.html to {options.OutDirectory}");
+        return mismatched.Count == 0 ? Ok : Failed;
+    }
+
+    /// <summary>Runs the load generator inside the path's client namespace and reads back what it wrote.</summary>
+    private RunResults RunLoad(LabPath path, string web, string scenario, IReadOnlyList<string> load, TimeSpan expected)
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"egress-compare-{Guid.NewGuid():N}.json");
+        try
+        {
+            string[] arguments =
+            [
+                "netns", "exec", path.Namespace, "env", .. path.Variables,
+                LabPrerequisites.DotnetHost(), typeof(CompareRunner).Assembly.Location,
+                "run", "--scenario", scenario, "--url", web, .. load, "--json", json, "--quiet",
+            ];
+            var result = _shell.TryRun("ip", arguments, timeout: expected + CommandMargin);
+            if (!File.Exists(json))
+            {
+                throw new CompareException($"{scenario} on {path.Path.Id} produced no results (exit {result.ExitCode}): {result.Error.Trim()} {result.Output.Trim()}");
+            }
+
+            return JsonSerializer.Deserialize<RunResults>(File.ReadAllText(json), ResultsJson.Options)
+                ?? throw new CompareException($"{scenario} on {path.Path.Id} wrote empty results");
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    /// <summary>What checkip sees of a request sent along the path: its source address and port on the internet.</summary>
+    private string SeenSource(LabPath path, string checkIpName)
+    {
+        var result = _shell.TryRun("ip", ["netns", "exec", path.Namespace, "env", .. path.Variables, "curl", "-s", "-m", "5", $"http://{checkIpName}/"]);
+        var seen = result.Output.Trim();
+        return result.Succeeded && seen.Length > 0
+            ? seen
+            : throw new CompareException($"checkip is not reachable from {path.Path.Client} on the {path.Path.Id} path: {result.Error.Trim()}");
+    }
+
+    /// <summary>
+    /// How many lines the web server added to its log since <paramref name="before"/>. It logs a request just after
+    /// answering it, so the count is given a moment to reach what the load counted before it is taken.
+    /// </summary>
+    private static long SettledLineCount(string log, long before, long expected)
+    {
+        var deadline = Stopwatch.StartNew();
+        long added;
+        while ((added = CountLines(log) - before) < expected && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            Thread.Sleep(50);
+        }
+
+        return added;
+    }
+
+    private static long CountLines(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var buffer = new byte[64 * 1024];
+        long lines = 0;
+        int read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            lines += buffer.AsSpan(0, read).Count((byte)'\n');
+        }
+
+        return lines;
+    }
+
+    private static void Write(string directory, CompareResults compare)
+    {
+        Directory.CreateDirectory(directory);
+        ReportFiles.WriteAtomically(directory,
+        [
+            ("results.json", ResultsJson.Serialize(compare)),
+            ("report.md", MarkdownReport.Render(compare)),
+            ("report.html", HtmlReport.Render(compare)),
+        ]);
+    }
+
+    private static RunEnvironment Describe(string commandLine, DateTimeOffset startedAt) => RunEnvironmentProbe.Capture(commandLine, startedAt);
+
+    private static string Seconds(TimeSpan value) => string.Create(CultureInfo.InvariantCulture, $"{value.TotalMilliseconds:0}ms");
+}
+
+/// <summary>A compare run that cannot go on, with the reason for the user.</summary>
+internal sealed class CompareException(string message) : Exception(message);

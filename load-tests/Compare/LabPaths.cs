@@ -1,0 +1,45 @@
+using System.Globalization;
+using EgressLab.LoadTests.Results;
+using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Topology;
+
+namespace EgressLab.LoadTests.Compare;
+
+/// <summary>One egress path as the lab runs it: where the load runs, and the environment that sends it out.</summary>
+/// <param name="Namespace">The client host's network namespace.</param>
+/// <param name="Variables">Set for the load generator: the lab CA, and for L7 http_proxy and https_proxy.</param>
+internal sealed record LabPath(EgressPath Path, string Namespace, IReadOnlyList<string> Variables);
+
+/// <summary>
+/// The lab's three ways out, in the walk-through's end state: L3 from the public host straight through the
+/// Internet Gateway, L4 from a private host through the NAT instance, L7 from the same private host through the
+/// proxy instance (which itself leaves through the NAT instance).
+/// </summary>
+internal static class LabPaths
+{
+    public static IReadOnlyList<LabPath> From(LabEnvironment environment, TopologyModel model, WalkthroughPlan plan)
+    {
+        var caOnly = environment.ClientVariables;
+        var privateHost = plan.PrivateHosts[0];
+        var paths = new List<LabPath>();
+        if (plan.PublicHost is { } publicHost)
+        {
+            paths.Add(new LabPath(
+                new EgressPath("l3", "L3", "Internet Gateway (1:1 NAT)", publicHost.Name, "", NewTcpConnection: false, ApplicationAllowlist: false),
+                environment.Namespace(publicHost), caOnly));
+        }
+
+        paths.Add(new LabPath(
+            new EgressPath("l4", "L4", "NAT instance (address and port translation)", privateHost.Name, "", NewTcpConnection: false, ApplicationAllowlist: false),
+            environment.Namespace(privateHost), caOnly));
+        if (plan.Proxy is { } proxy)
+        {
+            var url = string.Create(CultureInfo.InvariantCulture, $"http://{proxy.PrivateIp}:{model.Proxy.Port}");
+            paths.Add(new LabPath(
+                new EgressPath("l7", "L7", "egress proxy (CONNECT and absolute-form HTTP)", privateHost.Name, "", NewTcpConnection: true, ApplicationAllowlist: true),
+                environment.Namespace(privateHost), [.. caOnly, $"http_proxy={url}", $"https_proxy={url}"]));
+        }
+
+        return paths;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Xml.Linq;
+using EgressLab.LoadTests.Cli;
+using EgressLab.LoadTests.Results;
+using EgressLab.Provisioner.Lab;
+
+namespace EgressLab.LoadTests.Tests.Compare;
+
+/// <summary>
+/// A short compare in the real network lab, run as a user runs it: every path, scenario and round must be in the
+/// report, and the requests the load counted must equal the requests the lab's web server logged.
+/// </summary>
+public sealed class CompareEndToEndTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(15);
+
+    [Fact]
+    public async Task Compare_ShortRunInTheLab_WritesACompleteAndConsistentReport()
+    {
+        var unavailable = LabPrerequisites.Check();
+        Requirements.SkipUnless(unavailable.Count == 0, $"the lab cannot run here: {string.Join("; ", unavailable)} (.ci/run runs as root and installs them)");
+        var id = Guid.NewGuid().ToString("N")[..6];
+        var output = Path.Combine(Path.GetTempPath(), $"egress-compare-{id}");
+        var (exit, log) = await RunAsync(id,
+            ["compare", "--duration", "2s", "--warmup", "1s", "--rounds", "3", "--concurrency", "4", "--ladder", "20,40", "--ladder-step", "1s", "--out", output]);
+        try
+        {
+            Assert.True(exit == 0, $"compare exited {exit}:\n{log}");
+            var results = JsonSerializer.Deserialize<CompareResults>(await File.ReadAllTextAsync(Path.Combine(output, "results.json"), TestContext.Current.CancellationToken), ResultsJson.Options)!;
+
+            Assert.Equal(["l3", "l4", "l7"], results.Paths.Select(p => p.Id));
+            Assert.Equal(["L3", "L4", "L7"], results.Paths.Select(p => p.Layer));
+            // What the internet saw: L3 the public host's own Elastic IP; L4 and L7 the NAT instance's.
+            Assert.StartsWith("203.0.113.11:", results.Paths[0].SeenSource, StringComparison.Ordinal);
+            Assert.StartsWith("203.0.113.10:", results.Paths[1].SeenSource, StringComparison.Ordinal);
+            Assert.StartsWith("203.0.113.10:", results.Paths[2].SeenSource, StringComparison.Ordinal);
+            Assert.Equal([false, false, true], results.Paths.Select(p => p.NewTcpConnection));
+            Assert.Equal([false, false, true], results.Paths.Select(p => p.ApplicationAllowlist));
+
+            foreach (var path in results.Paths)
+            {
+                foreach (var scenario in CompareCommand.AllScenarios)
+                {
+                    var cells = results.Cells.Where(c => c.PathId == path.Id && c.Scenario == scenario).ToList();
+                    Assert.Equal([1, 2, 3], cells.Select(c => c.Round));
+                    Assert.All(cells, c =>
+                    {
+                        Assert.True(c.Result.Requests > 0, $"{scenario} on {path.Id} round {c.Round} measured no request");
+                        Assert.Empty(c.Result.Errors);
+                        Assert.True(c.Result.SucceededIncludingWarmUp >= c.Result.Requests);
+                    });
+                }
+
+                Assert.Equal(2, results.Ladders[path.Id].Count);
+            }
+
+            Assert.All(results.Cells.Where(c => c.Scenario == "new-connection"), c => Assert.NotNull(c.Result.Phases));
+            Assert.All(results.Accounting, a =>
+            {
+                Assert.True(a.Counted > 0, $"{a.PathId}: nothing counted");
+                Assert.Equal(a.Counted, a.Logged);
+            });
+            Assert.Equal(results.Cells.Where(c => c.PathId == "l7").Sum(c => c.Result.SucceededIncludingWarmUp), results.Accounting.Single(a => a.PathId == "l7").Counted);
+
+            var markdown = await File.ReadAllTextAsync(Path.Combine(output, "report.md"), TestContext.Current.CancellationToken);
+            foreach (var name in results.Paths.Select(p => p.Id).Concat(CompareCommand.AllScenarios))
+            {
+                Assert.Contains(name, markdown, StringComparison.Ordinal);
+            }
+
+            var html = XDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.html"), TestContext.Current.CancellationToken));
+            Assert.Contains(html.Descendants(), e => e.Name.LocalName == "svg");
+            Assert.Empty(LabNamespaces(id));
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Compare_BadArguments_Exit2BeforeTouchingTheLab()
+    {
+        var id = Guid.NewGuid().ToString("N")[..6];
+
+        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0"]);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--duration 'soon'", log, StringComparison.Ordinal);
+        Assert.Contains("'video' is not a scenario", log, StringComparison.Ordinal);
+        Assert.Contains("--rounds '0'", log, StringComparison.Ordinal);
+        Assert.Empty(LabNamespaces(id));
+    }
+
+    private static IEnumerable<string> LabNamespaces(string id) =>
+        Directory.Exists("/run/netns")
+            ? Directory.GetFiles("/run/netns").Select(f => Path.GetFileName(f)).Where(n => n.StartsWith($"elcmp-{id}", StringComparison.Ordinal))
+            : [];
+
+    private static async Task<(int Exit, string Output)> RunAsync(string id, IReadOnlyList<string> arguments)
+    {
+        var start = new ProcessStartInfo(LabPrerequisites.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LoadTests.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // A lab of its own, so a lab a user has up is never touched.
+        start.Environment["EGRESS_LAB_PREFIX"] = $"elcmp-{id}";
+        start.Environment["EGRESS_LAB_STATE_DIR"] = Path.Combine("/run", $"egress-lab-compare-{id}");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
