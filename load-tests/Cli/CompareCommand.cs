@@ -36,8 +36,12 @@ internal static class CompareCommand
             Description = "Offered rates (requests/s) of the http-small ladder on each path, comma-separated, or 'none'. The default is 100,200,400,800.",
         };
         var ladderStep = new Option<string?>("--ladder-step") { Description = "Measured time per ladder rate. The default is 5s." };
+        var with = new Option<string?>("--with")
+        {
+            Description = $"Also measure incumbent proxies in the proxy instance's place, with the same allowlist, as extra L7 paths: {string.Join(", ", IncumbentProxy.Names)} (comma-separated; their Debian packages must be installed).",
+        };
         var outDirectory = new Option<string?>("--out", "-o") { Description = "Where to write results.json, report.md and report.html. The default is compare-results." };
-        var command = new Command("compare", Description) { duration, warmUp, rounds, concurrency, scenarios, ladder, ladderStep, outDirectory };
+        var command = new Command("compare", Description) { duration, warmUp, rounds, concurrency, scenarios, ladder, ladderStep, with, outDirectory };
         command.SetAction(parse =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -50,6 +54,7 @@ internal static class CompareCommand
                 Scenarios(parse.GetValue(scenarios), problems),
                 Ladder(parse.GetValue(ladder), problems),
                 Duration(parse.GetValue(ladderStep), "--ladder-step", TimeSpan.FromSeconds(5), problems),
+                Incumbents(parse.GetValue(with), problems),
                 Path.GetFullPath(parse.GetValue(outDirectory) ?? "compare-results"),
                 RunEnvironmentProbe.CommandLine("load-tests", Environment.GetCommandLineArgs().Skip(1)));
             if (File.Exists(options.OutDirectory))
@@ -124,6 +129,17 @@ internal static class CompareCommand
 
         // Always in the canonical order, so rounds interleave the same way whatever order was typed.
         return [.. AllScenarios.Where(chosen.Contains)];
+    }
+
+    private static List<string> Incumbents(string? text, List<string> problems)
+    {
+        var chosen = (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var unknown in chosen.Where(n => !IncumbentProxy.Names.Contains(n)))
+        {
+            problems.Add($"--with: '{unknown}' is not a proxy compare can run; choose from {string.Join(", ", IncumbentProxy.Names)}.");
+        }
+
+        return [.. IncumbentProxy.Names.Where(chosen.Contains)];
     }
 
     private static List<double> Ladder(string? text, List<string> problems)

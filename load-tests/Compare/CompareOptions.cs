@@ -5,6 +5,7 @@ namespace EgressLab.LoadTests.Compare;
 /// <param name="Concurrency">Users per cell (closed model), so every request sent is answered and counted.</param>
 /// <param name="Ladder">Offered rates for the http-small rate ladder per path; empty for none.</param>
 /// <param name="LadderStep">How long each ladder rate runs, after its warm-up.</param>
+/// <param name="With">Incumbent proxies to measure in the proxy instance's place as extra L7 paths: <c>squid</c>, <c>tinyproxy</c>.</param>
 internal sealed record CompareOptions(
     TimeSpan CellDuration,
     TimeSpan WarmUp,
@@ -13,5 +14,6 @@ internal sealed record CompareOptions(
     IReadOnlyList<string> Scenarios,
     IReadOnlyList<double> Ladder,
     TimeSpan LadderStep,
+    IReadOnlyList<string> With,
     string OutDirectory,
     string CommandLine);

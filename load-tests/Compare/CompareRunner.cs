@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
+using System.Net;
 using System.Text.Json;
 using EgressLab.LoadTests.Reports;
 using EgressLab.LoadTests.Results;
@@ -33,6 +33,13 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
                 error.WriteLine($"error: {problem}");
             }
 
+            return Failed;
+        }
+
+        var missing = options.With.Select(IncumbentProxy.Create).Where(p => LabPrerequisites.FindOnPath(p.Program) is null).ToList();
+        if (missing.Count > 0)
+        {
+            error.WriteLine($"error: --with needs {string.Join(" and ", missing.Select(p => p.Program))}: install the Debian package (apt-get install {string.Join(' ', missing.Select(p => p.Name))}), or leave it out of --with.");
             return Failed;
         }
 
@@ -83,9 +90,17 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         }
 
         var services = new LabServices(environment, model);
-        var paths = LabPaths.From(environment, model, plan)
-            .Select(p => p with { Path = p.Path with { SeenSource = SeenSource(p, plan.CheckIpName) } })
-            .ToList();
+        var checkUrl = $"http://{plan.CheckIpName}/";
+        var paths = LabPaths.From(environment, model, plan, [.. options.With.Select(IncumbentProxy.Create)]).ToList();
+        var seat = plan.Proxy is { } proxy
+            ? new ProxySeat(environment, model, _shell, environment.Namespace(proxy), new IPEndPoint(proxy.PrivateIp, model.Proxy.Port), environment.Namespace(plan.PrivateHosts[0]), checkUrl)
+            : null;
+        for (var i = 0; i < paths.Count; i++)
+        {
+            Seat(seat, paths[i]);
+            paths[i] = paths[i] with { Path = paths[i].Path with { SeenSource = SeenSource(paths[i], checkUrl) } };
+        }
+
         foreach (var path in paths)
         {
             output.WriteLine($"  {path.Path.Id}: {path.Path.Title} from {path.Path.Client}; checkip sees {path.Path.SeenSource}");
@@ -97,6 +112,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         {
             foreach (var path in paths)
             {
+                Seat(seat, path);
                 output.WriteLine($"  ladder on {path.Path.Id}: {string.Join(", ", options.Ladder.Select(r => r.ToString(CultureInfo.InvariantCulture)))} requests/s");
                 var ladder = RunLoad(path, web, "http-small",
                     ["--ladder", string.Join(',', options.Ladder.Select(r => r.ToString(CultureInfo.InvariantCulture))), "--duration", Seconds(options.LadderStep), "--warmup", Seconds(options.WarmUp)],
@@ -108,6 +124,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         var cells = new List<CompareCell>();
         var counted = paths.ToDictionary(p => p.Path.Id, _ => 0L);
         var logged = paths.ToDictionary(p => p.Path.Id, _ => 0L);
+        var failed = paths.ToDictionary(p => p.Path.Id, _ => 0L);
         for (var round = 1; round <= options.Rounds; round++)
         {
             foreach (var scenario in options.Scenarios)
@@ -115,12 +132,14 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
                 foreach (var path in paths)
                 {
                     output.WriteLine($"  round {round}/{options.Rounds}: {scenario} on {path.Path.Id}");
+                    Seat(seat, path);
                     var before = CountLines(services.WebAccessLog);
                     var results = RunLoad(path, web, scenario,
                         ["--concurrency", options.Concurrency.ToString(CultureInfo.InvariantCulture), "--duration", Seconds(options.CellDuration), "--warmup", Seconds(options.WarmUp)],
                         options.CellDuration + options.WarmUp);
                     var result = results.Results.Single();
                     counted[path.Path.Id] += result.SucceededIncludingWarmUp;
+                    failed[path.Path.Id] += result.FailedIncludingWarmUp;
                     logged[path.Path.Id] += SettledLineCount(services.WebAccessLog, before, result.SucceededIncludingWarmUp);
                     cells.Add(new CompareCell(path.Path.Id, scenario, round, result));
                 }
@@ -135,13 +154,13 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             Paths = [.. paths.Select(p => p.Path)],
             Cells = cells,
             Ladders = ladders,
-            Accounting = [.. paths.Select(p => new RequestAccounting(p.Path.Id, counted[p.Path.Id], logged[p.Path.Id]))],
+            Accounting = [.. paths.Select(p => new RequestAccounting(p.Path.Id, counted[p.Path.Id], logged[p.Path.Id], failed[p.Path.Id]))],
         };
         Write(options.OutDirectory, compare);
-        var mismatched = compare.Accounting.Where(a => a.Counted != a.Logged).ToList();
+        var mismatched = compare.Accounting.Where(a => !a.AddsUp).ToList();
         foreach (var row in mismatched)
         {
-            error.WriteLine($"error: on {row.PathId} the load counted {row.Counted} answered requests but the web server logged {row.Logged}.");
+            error.WriteLine($"error: on {row.PathId} {row.Counted} requests succeeded and {row.Failed} failed, but the web server logged {row.Logged}.");
         }
 
         output.WriteLine($"compare: wrote results.json, report.md and report.html to {options.OutDirectory}");
@@ -175,10 +194,19 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         }
     }
 
-    /// <summary>What checkip sees of a request sent along the path: its source address and port on the internet.</summary>
-    private string SeenSource(LabPath path, string checkIpName)
+    /// <summary>Puts the proxy a path goes through on the proxy instance; paths that use no proxy leave it as it is.</summary>
+    private static void Seat(ProxySeat? seat, LabPath path)
     {
-        var result = _shell.TryRun("ip", ["netns", "exec", path.Namespace, "env", .. path.Variables, "curl", "-s", "-m", "5", $"http://{checkIpName}/"]);
+        if (path.ThroughProxy)
+        {
+            seat?.Seat(path.Proxy);
+        }
+    }
+
+    /// <summary>What checkip sees of a request sent along the path: its source address and port on the internet.</summary>
+    private string SeenSource(LabPath path, string checkUrl)
+    {
+        var result = _shell.TryRun("ip", ["netns", "exec", path.Namespace, "env", .. path.Variables, "curl", "-s", "-m", "5", checkUrl]);
         var seen = result.Output.Trim();
         return result.Succeeded && seen.Length > 0
             ? seen

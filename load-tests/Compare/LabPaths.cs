@@ -8,7 +8,8 @@ namespace EgressLab.LoadTests.Compare;
 /// <summary>One egress path as the lab runs it: where the load runs, and the environment that sends it out.</summary>
 /// <param name="Namespace">The client host's network namespace.</param>
 /// <param name="Variables">Set for the load generator: the lab CA, and for L7 http_proxy and https_proxy.</param>
-internal sealed record LabPath(EgressPath Path, string Namespace, IReadOnlyList<string> Variables);
+/// <param name="Proxy">For an L7 path: which proxy must sit on the proxy instance (null for the egress proxy).</param>
+internal sealed record LabPath(EgressPath Path, string Namespace, IReadOnlyList<string> Variables, bool ThroughProxy = false, IncumbentProxy? Proxy = null);
 
 /// <summary>
 /// The lab's three ways out, in the walk-through's end state: L3 from the public host straight through the
@@ -17,7 +18,7 @@ internal sealed record LabPath(EgressPath Path, string Namespace, IReadOnlyList<
 /// </summary>
 internal static class LabPaths
 {
-    public static IReadOnlyList<LabPath> From(LabEnvironment environment, TopologyModel model, WalkthroughPlan plan)
+    public static IReadOnlyList<LabPath> From(LabEnvironment environment, TopologyModel model, WalkthroughPlan plan, IReadOnlyList<IncumbentProxy> incumbents)
     {
         var caOnly = environment.ClientVariables;
         var privateHost = plan.PrivateHosts[0];
@@ -35,9 +36,16 @@ internal static class LabPaths
         if (plan.Proxy is { } proxy)
         {
             var url = string.Create(CultureInfo.InvariantCulture, $"http://{proxy.PrivateIp}:{model.Proxy.Port}");
+            string[] variables = [.. caOnly, $"http_proxy={url}", $"https_proxy={url}"];
             paths.Add(new LabPath(
                 new EgressPath("l7", "L7", "egress proxy (CONNECT and absolute-form HTTP)", privateHost.Name, "", NewTcpConnection: true, ApplicationAllowlist: true),
-                environment.Namespace(privateHost), [.. caOnly, $"http_proxy={url}", $"https_proxy={url}"]));
+                environment.Namespace(privateHost), variables, ThroughProxy: true));
+            foreach (var incumbent in incumbents)
+            {
+                paths.Add(new LabPath(
+                    new EgressPath(incumbent.PathId, "L7", incumbent.Title, privateHost.Name, "", NewTcpConnection: true, ApplicationAllowlist: true),
+                    environment.Namespace(privateHost), variables, ThroughProxy: true, incumbent));
+            }
         }
 
         return paths;

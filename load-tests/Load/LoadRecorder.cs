@@ -25,6 +25,7 @@ internal sealed class LoadRecorder
     private long _dropped;
     private long _completedInWindow;
     private long _succeededIncludingWarmUp;
+    private long _failedIncludingWarmUp;
 
     public LoadRecorder(LoadPlan plan, IReadOnlyList<string> phaseNames)
     {
@@ -70,10 +71,7 @@ internal sealed class LoadRecorder
     /// successes an origin's access log can be checked against.</summary>
     public void CountCompletion(long completed, bool succeeded)
     {
-        if (succeeded)
-        {
-            Interlocked.Increment(ref _succeededIncludingWarmUp);
-        }
+        Interlocked.Increment(ref succeeded ? ref _succeededIncludingWarmUp : ref _failedIncludingWarmUp);
 
         if (completed >= WindowStart && completed < WindowEnd)
         {
@@ -165,6 +163,7 @@ internal sealed class LoadRecorder
             WarmUpSeconds = Plan.WarmUp.TotalSeconds,
             Requests = requests,
             SucceededIncludingWarmUp = Volatile.Read(ref _succeededIncludingWarmUp),
+            FailedIncludingWarmUp = Volatile.Read(ref _failedIncludingWarmUp),
             AchievedRate = CompletedInWindow / seconds,
             LateSends = LateSends,
             DroppedSends = DroppedSends,

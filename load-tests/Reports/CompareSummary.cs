@@ -47,10 +47,12 @@ internal sealed record PathScenario(EgressPath Path, IReadOnlyList<ScenarioResul
 internal sealed record ScenarioSection(string Scenario, ScenarioResult Sample, IReadOnlyList<PathScenario> Paths, IReadOnlyList<string> Phases);
 
 /// <summary>The request accounting of one path: counted by the load generators, logged by the lab's web server.</summary>
-internal sealed record AccountingRow(string PathId, long Counted, long Logged)
+internal sealed record AccountingRow(string PathId, long Counted, long Logged, long Failed)
 {
     public long Difference => Counted - Logged;
-    public bool Matches => Counted == Logged;
+
+    /// <summary>Every success logged, and nothing more than the failures besides (see <see cref="RequestAccounting.AddsUp"/>).</summary>
+    public bool Matches => new RequestAccounting(PathId, Counted, Logged, Failed).AddsUp;
 }
 
 /// <summary>
@@ -92,7 +94,7 @@ internal sealed class CompareSummary
         // Paths in the order given, then any the accounting names that are not paths.
         var accounting = results.Accounting
             .OrderBy(a => IndexOf(results.Paths, a.PathId))
-            .Select(a => new AccountingRow(a.PathId, a.Counted, a.Logged))
+            .Select(a => new AccountingRow(a.PathId, a.Counted, a.Logged, a.Failed))
             .ToList();
         return new CompareSummary(results, baseline, scenarios, accounting);
     }

@@ -188,16 +188,16 @@ internal static class ReportTables
 
         var mismatched = summary.Accounting.Where(a => !a.Matches).Select(a => a.PathId).ToList();
         return mismatched.Count == 0
-            ? "Every request the load generators counted was logged by the lab's web server, and no more."
+            ? "Every request that succeeded was logged by the lab's web server, and nothing more than the requests that failed on the way (which may or may not have reached it)."
             : $"The counts do not add up for {string.Join(", ", mismatched)}: treat that path's numbers with care, and look for requests lost or retried on the way.";
     }
 
     public static ReportTable Accounting(CompareSummary summary) => new(
-        [new("path", "Path"), new("counted", "counted", true), new("logged", "logged", true), new("difference", "counted − logged", true), new("status", "check")],
+        [new("path", "Path"), new("counted", "succeeded", true), new("failed", "failed", true), new("logged", "logged", true), new("difference", "succeeded − logged", true), new("status", "check")],
         summary.Accounting
             .Select(a => new ReportRow(a.PathId,
             [
-                a.PathId, F.Count(a.Counted), F.Count(a.Logged),
+                a.PathId, F.Count(a.Counted), F.Count(a.Failed), F.Count(a.Logged),
                 a.Difference > 0 ? "+" + F.Count(a.Difference) : F.Count(a.Difference),
                 a.Matches ? "ok" : "MISMATCH",
             ]) { Flagged = !a.Matches })

@@ -17,7 +17,13 @@ internal sealed record CompareCell(string PathId, string Scenario, int Round, Sc
 /// The requests the load generators counted against those the lab's web server logged, per path: a report
 /// whose numbers do not add up says so instead of being believed.
 /// </summary>
-internal sealed record RequestAccounting(string PathId, long Counted, long Logged);
+/// <param name="Counted">Requests that succeeded, warm-up included: each one the server must have logged.</param>
+/// <param name="Failed">Requests that failed, warm-up included: each may or may not have reached the server.</param>
+internal sealed record RequestAccounting(string PathId, long Counted, long Logged, long Failed = 0)
+{
+    /// <summary>Whether the log holds every request that succeeded, and no more than those that failed besides.</summary>
+    public bool AddsUp => Logged >= Counted && Logged <= Counted + Failed;
+}
 
 /// <summary>What <c>compare</c> writes as results.json, and what report.md and report.html are made from.</summary>
 internal sealed record CompareResults

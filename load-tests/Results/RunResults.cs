@@ -46,6 +46,9 @@ internal sealed record ScenarioResult
     /// log holds them all.</summary>
     public long SucceededIncludingWarmUp { get; init; }
 
+    /// <summary>Requests that failed, warm-up included: each may or may not have reached the origin.</summary>
+    public long FailedIncludingWarmUp { get; init; }
+
     /// <summary>Requests completed per second inside the measured window (warm-up requests that completed in it included):
     /// the throughput sustained, which falls behind the offered rate when the path saturates.</summary>
     public required double AchievedRate { get; init; }
