@@ -41,7 +41,8 @@ internal sealed partial class ForwardProxyMiddleware(
         var request = context.Request;
         var client = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
         var connection = context.Features.Get<PlainHttpConnection>();
-        if (HttpMethods.IsConnect(request.Method) && connection is { OverConnectionLimit: false })
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.ToString();
+        if (HttpMethods.IsConnect(request.Method) && connection is { OverConnectionLimit: false } && TunnelHandler.HandOverProblem(request, rawTarget) is null)
         {
             // A tunnel asked for on a connection Kestrel already serves: it writes its own access log line.
             await tunnels.HandOverAsync(context, connection, settings, client, time, started).ConfigureAwait(false);
@@ -49,8 +50,6 @@ internal sealed partial class ForwardProxyMiddleware(
         }
 
         var recorder = connection?.Recorder;
-
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.ToString();
         var nominated = recorder?.BeginRequest(request.Method, rawTarget, request.Protocol);
         var entry = new AccessLogEntry
         {
@@ -65,10 +64,16 @@ internal sealed partial class ForwardProxyMiddleware(
             Decision = "none",
         };
 
-        using var bodyTimeout = new RequestBodyTimeoutStream(request.Body, settings.RequestBodyTimeout, timeProvider);
-        var requestBody = new CountingStream(bodyTimeout);
+        // Most forwarded requests (GET, HEAD) have no body: nothing to time or count on that side.
+        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
+        using var bodyTimeout = hasBody ? new RequestBodyTimeoutStream(request.Body, settings.RequestBodyTimeout, timeProvider) : null;
+        var requestBody = bodyTimeout is null ? null : new CountingStream(bodyTimeout);
         var responseBody = new CountingStream(context.Response.Body);
-        request.Body = requestBody;
+        if (requestBody is not null)
+        {
+            request.Body = requestBody;
+        }
+
         context.Response.Body = responseBody;
         try
         {
@@ -81,17 +86,17 @@ internal sealed partial class ForwardProxyMiddleware(
             {
                 Duration = Stopwatch.GetElapsedTime(started),
                 Status = entry.Status == 0 ? context.Response.StatusCode : entry.Status,
-                BytesUp = requestBody.Count,
+                BytesUp = requestBody?.Count ?? 0,
                 BytesDown = responseBody.Count,
                 ContentType = context.Response.ContentType,
             };
-            metrics.AddBytes(requestBody.Count, responseBody.Count);
+            metrics.AddBytes(requestBody?.Count ?? 0, responseBody.Count);
             accessLog.Write(entry);
         }
     }
 
     private async Task<AccessLogEntry> ForwardAsync(HttpContext context, PlainHttpConnection? connection, RuntimeSettings settings, IPAddress? client,
-        string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry, RequestBodyTimeoutStream bodyTimeout)
+        string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry, RequestBodyTimeoutStream? bodyTimeout)
     {
         var aborted = context.RequestAborted;
         if (connection is { OverConnectionLimit: true })
@@ -107,8 +112,11 @@ internal sealed partial class ForwardProxyMiddleware(
 
         if (HttpMethods.IsConnect(context.Request.Method))
         {
-            // Only without the connection wrappers (never on the proxy listener) can a CONNECT get this far.
-            const string detail = "CONNECT must be the first request on a connection; open a new connection for the tunnel";
+            // A CONNECT that cannot be handed over to a tunnel; without the connection wrappers (never on the proxy
+            // listener), none can.
+            var detail = connection is null
+                ? "CONNECT must be the first request on a connection; open a new connection for the tunnel"
+                : TunnelHandler.HandOverProblem(context.Request, rawTarget);
             return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, detail, settings).ConfigureAwait(false);
         }
 
@@ -251,9 +259,9 @@ internal sealed partial class ForwardProxyMiddleware(
     /// a stall, a malformed body and a client that left apart. In each case the upstream request has been aborted.
     /// </summary>
     private static (ProxyError Error, string? Detail) RequestBodyFailure(
-        HttpContext context, Exception? exception, RequestBodyTimeoutStream bodyTimeout, RuntimeSettings settings)
+        HttpContext context, Exception? exception, RequestBodyTimeoutStream? bodyTimeout, RuntimeSettings settings)
     {
-        if (bodyTimeout.TimedOut)
+        if (bodyTimeout is { TimedOut: true })
         {
             return (ProxyError.RequestBodyTimeout, Stalled(settings.RequestBodyTimeout));
         }

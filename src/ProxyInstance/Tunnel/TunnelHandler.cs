@@ -43,7 +43,8 @@ internal sealed partial class TunnelHandler(
     /// a keep-alive connection for a tunnel). Kestrel cannot hand a connection over for CONNECT
     /// (dotnet/aspnetcore #21953), so the connection is taken from it: the rest of the input and the output go
     /// to the tunnel, Kestrel sees end of input and its own response for the request goes nowhere. After the
-    /// tunnel, or its refusal, the connection closes, as after a CONNECT that opened it.
+    /// tunnel, or its refusal, the connection closes, as after a CONNECT that opened it. The caller has checked
+    /// <see cref="HandOverProblem"/> first.
     /// </summary>
     public async Task HandOverAsync(HttpContext context, PlainHttpConnection connection, RuntimeSettings settings,
         IPAddress? client, DateTimeOffset time, long started)
@@ -52,40 +53,45 @@ internal sealed partial class TunnelHandler(
         ArgumentNullException.ThrowIfNull(connection);
         var request = context.Request;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+        if (!ConnectRequestParser.TryParseAuthority(rawTarget, out var host, out var port, out var bracketed))
+        {
+            throw new InvalidOperationException("a CONNECT that HandOverProblem refuses is answered by the plain-HTTP path, not handed over");
+        }
+
         var (input, output) = connection.HandOver();
         // Kestrel's own response for this request goes nowhere; this makes it close the connection after it.
         context.Response.Headers.Connection = "close";
         var sink = new ClientSink(output);
         var log = new TunnelLog(time, started, client, null, "CONNECT", rawTarget);
-
-        string? detail = null;
         var headers = request.Headers;
-        if (!ConnectRequestParser.TryParseAuthority(rawTarget, out var host, out var port, out var bracketed))
-        {
-            detail = InvalidAuthorityDetail;
-        }
-        else if (headers.ContentLength is > 0 || headers.TransferEncoding.Count > 0)
-        {
-            // RFC 9110 §9.3.6: a CONNECT request has no content; one that claims some is a smuggling attempt.
-            detail = "a CONNECT request has no body";
-        }
-        else if (headers.ProxyAuthorization.Count > 1 || headers.UserAgent.Count > 1)
-        {
-            detail = "malformed header field";
-        }
-
-        if (detail is not null)
-        {
-            var sent = await RejectAsync(sink, ProxyError.InvalidRequest, rawTarget, detail, settings, drain.DrainExpired).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, detail);
-            return;
-        }
-
         var version = HttpProtocol.IsHttp10(request.Protocol) ? HttpVersion.Version10 : HttpVersion.Version11;
         var connect = new ConnectRequest(host!, port, bracketed, rawTarget, version,
             headers.ProxyAuthorization.Count == 1 ? headers.ProxyAuthorization.ToString().Trim() : null,
             headers.UserAgent.Count == 1 ? headers.UserAgent.ToString().Trim() : null);
         await RunAsync(input, sink, connect, log, settings).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Why a CONNECT that Kestrel parsed cannot become a tunnel, or null when it can. Checked before the hand-over, so
+    /// a refusal goes out through Kestrel, which reads and discards a body the client sent (closing with unread bytes
+    /// would reset the connection and lose the answer), and closes the connection.
+    /// </summary>
+    public static string? HandOverProblem(HttpRequest request, string rawTarget)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var headers = request.Headers;
+        if (!ConnectRequestParser.TryParseAuthority(rawTarget, out _, out _, out _))
+        {
+            return InvalidAuthorityDetail;
+        }
+
+        // RFC 9110 §9.3.6: a CONNECT request has no content; one that claims some is a smuggling attempt.
+        if (headers.ContentLength is > 0 || headers.TransferEncoding.Count > 0)
+        {
+            return "a CONNECT request has no body";
+        }
+
+        return headers.ProxyAuthorization.Count > 1 || headers.UserAgent.Count > 1 ? "malformed header field" : null;
     }
 
     /// <summary>

@@ -145,22 +145,24 @@ public sealed class ConnectAfterRequestsTests
         Assert.Equal("got 12", Encoding.ASCII.GetString(await raw.ReadToEndAsync()));
     }
 
-    public static TheoryData<string, string> Refused => new()
+    public static TheoryData<string, string, bool> Refused => new()
     {
-        { "CONNECT denied.example.net:443 HTTP/1.1\r\nHost: denied.example.net:443\r\n\r\n", "403 Forbidden" },
+        // The last value: whether the proxy answers (with X-Proxy-Error) rather than Kestrel's own checks.
+        { "CONNECT denied.example.net:443 HTTP/1.1\r\nHost: denied.example.net:443\r\n\r\n", "403 Forbidden", true },
         // Kestrel's own rule for any HTTP/1.1 request after the first (RFC 9112 §3.2).
-        { "CONNECT www.example.com:{port} HTTP/1.1\r\n\r\n", "400 Bad Request" },
-        { "CONNECT www.example.com:{port} HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", "400 Bad Request" },
-        { "CONNECT www.example.com:{port} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400 Bad Request" },
-        { "CONNECT www.example.com:+{port} HTTP/1.1\r\n\r\n", "400 Bad Request" },
-        { "CONNECT www.example.com:0 HTTP/1.1\r\n\r\n", "400 Bad Request" },
-        { "CONNECT user@www.example.com:{port} HTTP/1.1\r\n\r\n", "400 Bad Request" },
-        { "CONNECT www.example.com:{port} HTTP/1.1\r\nProxy-Authorization: Basic a\r\nProxy-Authorization: Basic b\r\n\r\n", "400 Bad Request" },
+        { "CONNECT www.example.com:{port} HTTP/1.1\r\n\r\n", "400 Bad Request", false },
+        // With Host, so that these reach the proxy's own checks (Kestrel still refuses a Host it cannot parse).
+        { "CONNECT www.example.com:{port} HTTP/1.1\r\nHost: www.example.com:{port}\r\nContent-Length: 5\r\n\r\nhello", "400 Bad Request", true },
+        { "CONNECT www.example.com:{port} HTTP/1.1\r\nHost: www.example.com:{port}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400 Bad Request", true },
+        { "CONNECT www.example.com:+{port} HTTP/1.1\r\nHost: www.example.com:+{port}\r\n\r\n", "400 Bad Request", false },
+        { "CONNECT www.example.com:0 HTTP/1.1\r\nHost: www.example.com:0\r\n\r\n", "400 Bad Request", true },
+        { "CONNECT user@www.example.com:{port} HTTP/1.1\r\nHost: www.example.com:{port}\r\n\r\n", "400 Bad Request", false },
+        { "CONNECT www.example.com:{port} HTTP/1.1\r\nHost: www.example.com:{port}\r\nProxy-Authorization: Basic a\r\nProxy-Authorization: Basic b\r\n\r\n", "400 Bad Request", true },
     };
 
     [Theory]
     [MemberData(nameof(Refused))]
-    public async Task Connect_AfterAPlainRequest_Refused_AnswersClosesAndDialsNothing(string connect, string status)
+    public async Task Connect_AfterAPlainRequest_Refused_AnswersClosesAndDialsNothing(string connect, string status, bool proxyAnswers)
     {
         await using var origin = await OriginServer.StartAsync();
         await using var echo = await EchoOriginAsync();
@@ -188,6 +190,7 @@ public sealed class ConnectAfterRequestsTests
 
         Assert.StartsWith($"HTTP/1.1 {status}\r\n", rest, StringComparison.Ordinal);
         Assert.DoesNotContain("Connection established", rest, StringComparison.Ordinal);
+        Assert.Equal(proxyAnswers, rest.Contains("\r\nX-Proxy-Error: ", StringComparison.Ordinal));
         Assert.Equal(dialledBefore, network.Dialled.Count);
     }
 }
