@@ -154,19 +154,7 @@ internal static class CompareCommand
             return [];
         }
 
-        var rates = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate > 0 && double.IsFinite(rate))
-            {
-                rates.Add(rate);
-            }
-            else
-            {
-                problems.Add($"--ladder: '{part}' is not a rate; give requests per second above 0, such as 100,200,400, or 'none'.");
-            }
-        }
-
-        return rates;
+        // The same rules as run --ladder, which compare passes the rates on to: checked here, before the lab is built.
+        return RunSettings.ParseLadder(text, problems) ?? [];
     }
 }

@@ -243,7 +243,8 @@ internal sealed record RunSettings
         return value;
     }
 
-    private static List<double>? ParseLadder(string? text, List<string> errors)
+    /// <summary>Rising offered rates, comma-separated; adds an error and returns null when they are not. Also used by compare.</summary>
+    internal static List<double>? ParseLadder(string? text, List<string> errors)
     {
         if (text is null)
         {

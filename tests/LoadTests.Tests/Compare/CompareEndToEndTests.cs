@@ -94,13 +94,14 @@ public sealed class CompareEndToEndTests
     {
         var id = Guid.NewGuid().ToString("N")[..6];
 
-        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0", "--with", "squid,haproxy"]);
+        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0", "--with", "squid,haproxy", "--ladder", "400,100"]);
 
         Assert.Equal(2, exit);
         Assert.Contains("--duration 'soon'", log, StringComparison.Ordinal);
         Assert.Contains("'video' is not a scenario", log, StringComparison.Ordinal);
         Assert.Contains("--rounds '0'", log, StringComparison.Ordinal);
         Assert.Contains("'haproxy' is not a proxy compare can run", log, StringComparison.Ordinal);
+        Assert.Contains("--ladder '400,100' is not a list of rising rates", log, StringComparison.Ordinal);
         Assert.Empty(LabNamespaces(id));
     }
 
