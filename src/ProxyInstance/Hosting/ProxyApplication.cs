@@ -134,6 +134,7 @@ internal static class ProxyApplication
     {
         var logger = new LoggerConfiguration().MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Yarp", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information);
         if (configuration?.GetSection("Serilog").Exists() == true)
         {
