@@ -21,6 +21,7 @@ internal static class Program
         root.Subcommands.Add(RunCommand.Create(environment));
         root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

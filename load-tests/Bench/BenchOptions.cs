@@ -1,0 +1,48 @@
+namespace EgressLab.LoadTests.Bench;
+
+/// <summary>The figures <c>bench</c> can measure, in the order it measures and prints them.</summary>
+internal static class BenchFigures
+{
+    public const string Http1k = "http-1k";
+    public const string Http10m = "http-10m";
+    public const string Https10m = "https-10m";
+    public const string NewTunnels = "new-tunnels";
+    public const string IdleTunnels = "idle-tunnels";
+    public const string PolicyDecision = "policy";
+
+    public static IReadOnlyList<string> All { get; } = [Http1k, Http10m, Https10m, NewTunnels, IdleTunnels, PolicyDecision];
+}
+
+/// <summary>What one <c>bench</c> run measures, and how long each cell lasts.</summary>
+/// <param name="Figures">Which figures, from <see cref="BenchFigures.All"/>, in canonical order.</param>
+/// <param name="CellDuration">Measured time of each load cell (one subject, one figure, one round).</param>
+/// <param name="WarmUp">Load before each cell, left out of it.</param>
+/// <param name="Rounds">Rounds; each runs every load figure on every subject once, and the table shows medians.</param>
+/// <param name="IdleTunnels">Tunnels to hold open for the memory figure.</param>
+/// <param name="IdleHold">How long to hold them, sampling the proxy's memory.</param>
+/// <param name="OutDirectory">Where bench.json and bench.md go.</param>
+/// <param name="DebugBuild">Measure an unoptimised build as it is (to check the bench itself), instead of building Release.</param>
+/// <param name="Quick">Short everything, to check that the bench works; its figures are not for comparison.</param>
+/// <param name="CommandLine">The command as typed, for the results.</param>
+internal sealed record BenchOptions(
+    IReadOnlyList<string> Figures,
+    TimeSpan CellDuration,
+    TimeSpan WarmUp,
+    int Rounds,
+    int IdleTunnels,
+    TimeSpan IdleHold,
+    string OutDirectory,
+    bool DebugBuild,
+    bool Quick,
+    string CommandLine)
+{
+    /// <summary>Connections of the plain keep-alive 1 KiB figure (the 32) and of both 10 MiB figures.</summary>
+    public const int SmallConnections = 32;
+
+    public const int BulkConnections = 4;
+
+    /// <summary>Users opening new tunnels at once.</summary>
+    public const int NewTunnelUsers = 16;
+
+    public bool Includes(string figure) => Figures.Contains(figure);
+}

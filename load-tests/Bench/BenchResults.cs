@@ -1,0 +1,43 @@
+using EgressLab.LoadTests.Results;
+
+namespace EgressLab.LoadTests.Bench;
+
+/// <summary>Who served a load cell: the proxy instance, Squid, or nobody (the origin, directly).</summary>
+internal static class BenchSubjects
+{
+    public const string Proxy = "proxy";
+    public const string Squid = "squid";
+    public const string Direct = "direct";
+
+    public static IReadOnlyList<string> All { get; } = [Proxy, Squid, Direct];
+}
+
+/// <summary>One load cell: one figure, one subject, one round.</summary>
+/// <param name="Value">The figure's measure: requests/s, MB/s or tunnels/s.</param>
+/// <param name="P99Milliseconds">The 99th percentile latency, where the figure has one.</param>
+/// <param name="Errors">Failed requests; a cell with any makes the figure invalid.</param>
+internal sealed record BenchCell(string Figure, string Subject, int Round, double Value, double? P99Milliseconds, long Requests, long Errors, string? ErrorDetail);
+
+/// <summary>One line of the table: the medians across rounds, the ratio the target is about, and whether it is met.</summary>
+/// <param name="Reference">The subject the ratio divides by (squid or direct); null for an absolute target.</param>
+/// <param name="Met">Null when the figure could not be judged (a subject missing, or errors).</param>
+internal sealed record BenchRow(string Figure, string Title, string Unit, double? Proxy, double? Squid, double? Direct,
+    string? Reference, double? Ratio, string Target, bool? Met, string? Note);
+
+/// <summary>The settings a bench ran with, so that its JSON says how its figures were taken.</summary>
+internal sealed record BenchSettings(double CellDurationSeconds, double WarmUpSeconds, int Rounds, int SmallConnections, int BulkConnections,
+    int NewTunnelUsers, int IdleTunnelsRequested, double IdleHoldSeconds, bool Optimized, string Squid, string Nginx, string Wrk);
+
+/// <summary>Everything one <c>bench</c> run found, as written to bench.json.</summary>
+internal sealed record BenchResults
+{
+    public required RunEnvironment Environment { get; init; }
+    public required BenchSettings Settings { get; init; }
+    public required IReadOnlyList<BenchRow> Rows { get; init; }
+    public required IReadOnlyList<BenchCell> Cells { get; init; }
+    public IdleTunnelsResult? IdleTunnels { get; init; }
+    public MicroBenchmarkResult? PolicyDecision { get; init; }
+
+    /// <summary>Why a figure could not be measured, by figure.</summary>
+    public IReadOnlyDictionary<string, string> Failures { get; init; } = new Dictionary<string, string>();
+}
