@@ -12,6 +12,9 @@ namespace EgressLab.ProxyInstance.AccessLog;
 /// </summary>
 internal sealed partial class AccessLogWriter : IAsyncDisposable
 {
+    /// <summary>How long a batch gathers lines before it is written out.</summary>
+    private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(10);
+
     private readonly Channel<AccessLogEntry> _queue = Channel.CreateUnbounded<AccessLogEntry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AccessLogFormat _format;
     private readonly string? _path;
@@ -52,22 +55,12 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
                     writer = Open();
                 }
 
-                while (reader.TryRead(out var entry))
-                {
-                    line.Clear();
-                    if (_format == AccessLogFormat.Json)
-                    {
-                        line.Append(AccessLogFormatter.Format(entry, AccessLogFormat.Json));
-                    }
-                    else
-                    {
-                        AccessLogFormatter.WriteSquid(line, entry);
-                    }
+                await DrainAsync(reader, writer, line).ConfigureAwait(false);
 
-                    line.Append('\n');
-                    await writer.WriteAsync(line, CancellationToken.None).ConfigureAwait(false);
-                }
-
+                // Under load the next lines are a moment away: gather them, so that the file gets one write per batch
+                // rather than one per request. A line still reaches the file within BatchDelay of its request ending.
+                await Task.Delay(BatchDelay, CancellationToken.None).ConfigureAwait(false);
+                await DrainAsync(reader, writer, line).ConfigureAwait(false);
                 try
                 {
                     await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
@@ -81,6 +74,25 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         finally
         {
             await writer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task DrainAsync(ChannelReader<AccessLogEntry> reader, StreamWriter writer, StringBuilder line)
+    {
+        while (reader.TryRead(out var entry))
+        {
+            line.Clear();
+            if (_format == AccessLogFormat.Json)
+            {
+                line.Append(AccessLogFormatter.Format(entry, AccessLogFormat.Json));
+            }
+            else
+            {
+                AccessLogFormatter.WriteSquid(line, entry);
+            }
+
+            line.Append('\n');
+            await writer.WriteAsync(line, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
