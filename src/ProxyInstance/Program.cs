@@ -44,6 +44,11 @@ internal static class Program
             return 0;
         }
 
+        if (settings.InlineSocketCompletions)
+        {
+            InlineSocketCompletions.Enable();
+        }
+
         await using var app = ProxyApplication.Build(settings, source, loaded.Configuration);
         await app.RunAsync().ConfigureAwait(false);
         return 0;

@@ -28,6 +28,10 @@ internal sealed class ProxyOptions
     public DnsOptions Dns { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();
+
+    /// <summary>Run request and tunnel code on the threads that wait for socket events instead of handing each event to
+    /// the thread pool. The default is <c>true</c>.</summary>
+    public bool? InlineSocketCompletions { get; set; }
 }
 
 internal sealed class PolicyOptions

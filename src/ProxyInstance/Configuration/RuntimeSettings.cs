@@ -50,6 +50,9 @@ internal sealed class RuntimeSettings
     public required TimeSpan RequestBodyTimeout { get; init; }
     public required TimeSpan ClientHelloTimeout { get; init; }
     public required TimeSpan DrainTimeout { get; init; }
+
+    /// <summary>Whether socket completions run request code inline, on the socket threads (see docs/configuration.md).</summary>
+    public required bool InlineSocketCompletions { get; init; }
     public required FrozenDictionary<string, IPAddress[]> StaticHosts { get; init; }
     public required AccessLogFormat AccessLogFormat { get; init; }
     public required string? AccessLogPath { get; init; }
@@ -284,6 +287,7 @@ internal sealed class RuntimeSettings
             RequestBodyTimeout = body,
             ClientHelloTimeout = hello,
             DrainTimeout = drain,
+            InlineSocketCompletions = options.InlineSocketCompletions ?? true,
             StaticHosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             AccessLogFormat = format,
             AccessLogPath = logPath,
@@ -323,6 +327,11 @@ internal sealed class RuntimeSettings
         if (DrainTimeout != other.DrainTimeout || RequestHeadersTimeout != other.RequestHeadersTimeout)
         {
             yield return "Timeouts:Drain/RequestHeaders";
+        }
+
+        if (InlineSocketCompletions != other.InlineSocketCompletions)
+        {
+            yield return "InlineSocketCompletions";
         }
     }
 

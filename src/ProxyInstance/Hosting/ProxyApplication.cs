@@ -78,6 +78,10 @@ internal static class ProxyApplication
         // that reads the same bytes as one field (LF inside its value) would disagree with us about the request's fields
         // and framing: refuse bare LF, as the CONNECT parser does. The switch is process-wide, read when Kestrel starts.
         AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
+        // Kestrel's half of InlineSocketCompletions: no hop to the thread pool between a socket's data and the request
+        // code that reads it. Program sets the runtime's half for the sockets the proxy opens itself.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = settings.InlineSocketCompletions);
+
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;

@@ -287,6 +287,29 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_InlineSocketCompletions_IsOnByDefaultAndCanBeTurnedOff()
+    {
+        var (defaults, errors) = Load("""{ "Proxy": { "Headers": { "AddVia": false } } }""");
+        var (off, offErrors) = Load("""{ "Proxy": { "InlineSocketCompletions": false } }""");
+
+        Assert.Empty(errors);
+        Assert.Empty(offErrors);
+        Assert.True(defaults!.InlineSocketCompletions);
+        Assert.False(off!.InlineSocketCompletions);
+        Assert.Equal(["InlineSocketCompletions"], defaults.RestartOnlyDifferences(off));
+    }
+
+    [Fact]
+    public void Load_InlineSocketCompletionsNotABoolean_IsAnError()
+    {
+        var (settings, errors) = Load("""{ "Proxy": { "InlineSocketCompletions": "sometimes" } }""");
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:InlineSocketCompletions", error.Path);
+    }
+
+    [Fact]
     public void Load_MissingFile_SaysSo()
     {
         var source = new ConfigSource("/nonexistent/proxy.json", UseEnvironment: false);
