@@ -137,6 +137,13 @@ internal sealed class BenchProcess : IDisposable
         }
     }
 
+    /// <summary>CPU time, user and system, the process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
     /// <summary>Resident memory, from /proc: what the process holds in RAM, heap and stacks and buffers alike.</summary>
     public long ResidentBytes() => ReadResidentBytes(Id);
 

@@ -16,7 +16,10 @@ internal static class BenchSubjects
 /// <param name="Value">The figure's measure: requests/s, MB/s or tunnels/s.</param>
 /// <param name="P99Milliseconds">The 99th percentile latency, where the figure has one.</param>
 /// <param name="Errors">Failed requests; a cell with any makes the figure invalid.</param>
-internal sealed record BenchCell(string Figure, string Subject, int Round, double Value, double? P99Milliseconds, long Requests, long Errors, string? ErrorDetail);
+/// <param name="ServerCpuMicroseconds">CPU time (user and system) the proxy process spent per request or tunnel in the cell;
+/// null for the direct subject.</param>
+internal sealed record BenchCell(string Figure, string Subject, int Round, double Value, double? P99Milliseconds, long Requests, long Errors, string? ErrorDetail,
+    double? ServerCpuMicroseconds = null);
 
 /// <summary>One line of the table: the medians across rounds, the ratio the target is about, and whether it is met.</summary>
 /// <param name="Reference">The subject the ratio divides by (squid or direct); null for an absolute target.</param>

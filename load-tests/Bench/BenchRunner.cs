@@ -58,6 +58,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
 
         using var workspace = BenchWorkspace.Create();
         var servers = new List<BenchProcess>();
+        var serving = new Dictionary<string, BenchProcess>();
         var cells = new List<BenchCell>();
         var failures = new Dictionary<string, string>();
         IdleTunnelsResult? idle = null;
@@ -90,9 +91,21 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
 
             if (needsLoad)
             {
-                servers.Add(await StartAsync("squid", tools["squid"], ["-N", "-f", workspace.SquidConfig], workspace, workspace.SquidEndPoint, cancellationToken).ConfigureAwait(false));
-                servers.Add(await StartAsync("proxy instance", LabPrerequisites.DotnetHost(), [proxyAssembly, "--config", workspace.ProxyConfig], workspace,
-                    workspace.ProxyEndPoint, cancellationToken).ConfigureAwait(false));
+                servers.Add(serving[BenchSubjects.Squid] = await StartAsync("squid", tools["squid"], ["-N", "-f", workspace.SquidConfig], workspace,
+                    workspace.SquidEndPoint, cancellationToken).ConfigureAwait(false));
+                servers.Add(serving[BenchSubjects.Proxy] = await StartAsync("proxy instance", LabPrerequisites.DotnetHost(), [proxyAssembly, "--config",
+                    workspace.ProxyConfig], workspace, workspace.ProxyEndPoint, cancellationToken).ConfigureAwait(false));
+            }
+
+            if (needsLoad)
+            {
+                // A proxy's first seconds under load are not its steady state (the proxy's JIT compiles its hot paths
+                // again, optimised, once they are hot): load both, plain and through tunnels, before the first cell.
+                await output.WriteLineAsync($"bench: warming up the proxy instance and Squid ({2 * ProcessWarmUp(options).TotalSeconds:0} s each)").ConfigureAwait(false);
+                foreach (var subject in new[] { BenchSubjects.Proxy, BenchSubjects.Squid })
+                {
+                    await WarmUpAsync(subject, ProcessWarmUp(options), options, workspace, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             for (var round = 1; round <= options.Rounds; round++)
@@ -107,7 +120,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                         await output.WriteAsync($"bench: round {round}/{options.Rounds}, {figure} via {subject} ... ").ConfigureAwait(false);
                         try
                         {
-                            var cell = await MeasureAsync(figure, subject, round, options, workspace, cancellationToken).ConfigureAwait(false);
+                            var cell = await MeasureAsync(figure, subject, round, options, workspace, serving.GetValueOrDefault(subject), cancellationToken).ConfigureAwait(false);
                             cells.Add(cell);
                             await output.WriteLineAsync(Describe(cell)).ConfigureAwait(false);
                         }
@@ -189,6 +202,17 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         return [.. BenchFigures.All.Where(unclean.Contains)];
     }
 
+    private static TimeSpan ProcessWarmUp(BenchOptions options) => options.Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(10);
+
+    private static async Task WarmUpAsync(string subject, TimeSpan duration, BenchOptions options, BenchWorkspace workspace, CancellationToken cancellationToken)
+    {
+        var through = subject == BenchSubjects.Proxy ? workspace.ProxyEndPoint : workspace.SquidEndPoint;
+        var script = WrkLoad.WriteScript(workspace.Directory, $"warm-up-{subject}", $"http://{workspace.HttpAuthority}/1k", workspace.HttpAuthority);
+        await WrkLoad.RunAsync(script, new Uri($"http://{through}/"), BenchOptions.SmallConnections, duration, cancellationToken).ConfigureAwait(false);
+        await RunLoadAsync("new-connection", $"https://{workspace.HttpsAuthority}", through, BenchOptions.NewTunnelUsers, options with { WarmUp = TimeSpan.Zero, CellDuration = duration },
+            workspace, cancellationToken).ConfigureAwait(false);
+    }
+
     private static string Describe(BenchCell cell) => cell.Errors > 0
         ? string.Create(CultureInfo.InvariantCulture, $"{cell.Value:N1}, {cell.Errors:N0} errors ({cell.ErrorDetail})")
         : cell.P99Milliseconds is { } p99
@@ -230,7 +254,9 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
             var text = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
             process.WaitForExit(5000);
             var first = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? tool;
-            return first;
+            // wrk follows its version with its copyright on the same line.
+            var copyright = first.IndexOf(" Copyright", StringComparison.Ordinal);
+            return copyright > 0 ? first[..copyright] : first;
         }
         catch (System.ComponentModel.Win32Exception)
         {
@@ -277,8 +303,9 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         }
     }
 
+    /// <param name="server">The proxy process serving the cell, whose CPU time is counted; null for the direct subject.</param>
     private static async Task<BenchCell> MeasureAsync(string figure, string subject, int round, BenchOptions options, BenchWorkspace workspace,
-        CancellationToken cancellationToken)
+        BenchProcess? server, CancellationToken cancellationToken)
     {
         IPEndPoint? through = subject switch
         {
@@ -294,16 +321,17 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                 var script = through is null
                     ? WrkLoad.WriteScript(workspace.Directory, $"{figure}-{subject}", path, string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{workspace.OriginHttpPort}"))
                     : WrkLoad.WriteScript(workspace.Directory, $"{figure}-{subject}", $"http://{workspace.HttpAuthority}{path}", workspace.HttpAuthority);
-                var server = new Uri(through is null ? string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{workspace.OriginHttpPort}/") : $"http://{through}/");
+                var target = new Uri(through is null ? string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{workspace.OriginHttpPort}/") : $"http://{through}/");
                 if (options.WarmUp > TimeSpan.Zero)
                 {
-                    await WrkLoad.RunAsync(script, server, connections, options.WarmUp, cancellationToken).ConfigureAwait(false);
+                    await WrkLoad.RunAsync(script, target, connections, options.WarmUp, cancellationToken).ConfigureAwait(false);
                 }
 
-                var result = await WrkLoad.RunAsync(script, server, connections, options.CellDuration, cancellationToken).ConfigureAwait(false);
+                var cpuBefore = server?.CpuTime();
+                var result = await WrkLoad.RunAsync(script, target, connections, options.CellDuration, cancellationToken).ConfigureAwait(false);
                 var value = figure == BenchFigures.Http1k ? result.RequestsPerSecond : result.MegabytesPerSecond;
                 return new BenchCell(figure, subject, round, value, result.P99Milliseconds, result.Requests, result.Errors,
-                    result.Errors > 0 ? result.DescribeErrors() : null);
+                    result.Errors > 0 ? result.DescribeErrors() : null, CpuPer(server, cpuBefore, result.Requests));
             }
 
             default:
@@ -312,15 +340,22 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                 var url = through is null
                     ? string.Create(CultureInfo.InvariantCulture, $"https://127.0.0.1:{workspace.OriginHttpsPort}{path}")
                     : $"https://{workspace.HttpsAuthority}{path}";
+                var cpuBefore = server?.CpuTime();
                 var run = await RunLoadAsync(scenario, url, through, users, options, workspace, cancellationToken).ConfigureAwait(false);
                 var result = run.Results[0];
                 var errors = result.Errors.Values.Sum();
                 var value = figure == BenchFigures.Https10m ? result.ThroughputMBps : result.AchievedRate;
+                // The run's own warm-up is in its process's lifetime too, so its requests count here.
+                var served = result.SucceededIncludingWarmUp + result.FailedIncludingWarmUp;
                 return new BenchCell(figure, subject, round, value, result.Uncorrected.P99Ms, result.Requests, errors,
-                    errors > 0 ? string.Join(", ", result.Errors.Where(e => e.Value > 0).Select(e => $"{e.Key} {e.Value}")) : null);
+                    errors > 0 ? string.Join(", ", result.Errors.Where(e => e.Value > 0).Select(e => $"{e.Key} {e.Value}")) : null,
+                    CpuPer(server, cpuBefore, served));
             }
         }
     }
+
+    private static double? CpuPer(BenchProcess? server, TimeSpan? before, long requests) =>
+        server is null || before is null || requests <= 0 ? null : (server.CpuTime() - before.Value).TotalMicroseconds / requests;
 
     /// <summary>Runs this program's own <c>run</c> in a process of its own, so that its work and garbage are its own, and reads its JSON.</summary>
     private static async Task<RunResults> RunLoadAsync(string scenario, string url, IPEndPoint? proxy, int users, BenchOptions options,

@@ -24,12 +24,14 @@ internal static class BenchTable
         AddLoad(rows, cells, failures, BenchFigures.Http1k, $"plain HTTP keep-alive, 1 KiB, {BenchOptions.SmallConnections} connections", "req/s",
             c => c.Value, BenchSubjects.Squid, 2.0, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Http1k, "  its p99 latency", "ms", c => c.P99Milliseconds, BenchSubjects.Squid, 1.0, atLeast: false);
+        AddCpu(rows, cells, BenchFigures.Http1k, "  proxy CPU per request", "µs");
         AddLoad(rows, cells, failures, BenchFigures.Http10m, $"plain HTTP, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Https10m, $"HTTPS through CONNECT, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
             c => c.Value, BenchSubjects.Direct, 0.9, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.NewTunnels, $"new tunnels (CONNECT, 200, TLS, GET, close), {BenchOptions.NewTunnelUsers} users", "/s",
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
+        AddCpu(rows, cells, BenchFigures.NewTunnels, "  proxy CPU per tunnel", "µs");
         if (idle is not null)
         {
             var count = idle.Opened.ToString("N0", CultureInfo.InvariantCulture);
@@ -94,15 +96,9 @@ internal static class BenchTable
             return;
         }
 
-        double? Median(string subject)
-        {
-            var values = mine.Where(c => c.Subject == subject).Select(measure).OfType<double>().Order().ToList();
-            return values.Count == 0 ? null : values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
-        }
-
-        var proxy = Median(BenchSubjects.Proxy);
-        var squid = Median(BenchSubjects.Squid);
-        var direct = Median(BenchSubjects.Direct);
+        var proxy = Median(mine, figure, BenchSubjects.Proxy, measure);
+        var squid = Median(mine, figure, BenchSubjects.Squid, measure);
+        var direct = Median(mine, figure, BenchSubjects.Direct, measure);
         var denominator = reference == BenchSubjects.Squid ? squid : direct;
         double? ratio = proxy is { } p && denominator is { } d && d > 0 ? p / d : null;
         var errors = mine.Where(c => c.Errors > 0).ToList();
@@ -121,6 +117,25 @@ internal static class BenchTable
         }
 
         rows.Add(new BenchRow(figure, title, unit, proxy, squid, direct, reference, ratio, TargetText(reference, target, atLeast), met, note));
+    }
+
+    /// <summary>An informational line: the CPU time each proxy process spent per request, the cost under the rates.</summary>
+    private static void AddCpu(List<BenchRow> rows, IReadOnlyList<BenchCell> cells, string figure, string title, string unit)
+    {
+        var proxy = Median(cells, figure, BenchSubjects.Proxy, c => c.ServerCpuMicroseconds);
+        var squid = Median(cells, figure, BenchSubjects.Squid, c => c.ServerCpuMicroseconds);
+        if (proxy is null && squid is null)
+        {
+            return;
+        }
+
+        rows.Add(new BenchRow(figure, title, unit, proxy, squid, null, BenchSubjects.Squid, proxy is { } p && squid is { } s && s > 0 ? p / s : null, "", null, null));
+    }
+
+    private static double? Median(IReadOnlyList<BenchCell> cells, string figure, string subject, Func<BenchCell, double?> measure)
+    {
+        var values = cells.Where(c => c.Figure == figure && c.Subject == subject).Select(measure).OfType<double>().Order().ToList();
+        return values.Count == 0 ? null : values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
     private static string TargetText(string reference, double target, bool atLeast)
@@ -143,7 +158,7 @@ internal static class BenchTable
         ? string.Create(CultureInfo.InvariantCulture, $"{ratio:0.00} × {(row.Reference == BenchSubjects.Squid ? "Squid" : "direct")}")
         : "–";
 
-    private static string Verdict(BenchRow row) => row.Met switch
+    private static string Verdict(BenchRow row) => row.Target.Length == 0 ? "" : row.Met switch
     {
         true => "met",
         false => "missed",

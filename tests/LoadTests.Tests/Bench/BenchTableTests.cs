@@ -103,6 +103,26 @@ public sealed class BenchTableTests
     }
 
     [Fact]
+    public void Rows_ServerCpuTimes_AddAnInformationalLineWithoutAVerdict()
+    {
+        var cells = SmallRounds().Select(c => c.Subject switch
+        {
+            BenchSubjects.Proxy => c with { ServerCpuMicroseconds = 30 + c.Round },
+            BenchSubjects.Squid => c with { ServerCpuMicroseconds = 80 },
+            _ => c,
+        }).ToList();
+
+        var rows = BenchTable.Rows(cells, null, null, NoFailures);
+
+        var cpu = rows[2];
+        Assert.Equal(("  proxy CPU per request", "µs"), (cpu.Title, cpu.Unit));
+        Assert.Equal((32.0, 80.0), (cpu.Proxy!.Value, cpu.Squid!.Value));
+        Assert.Equal(0.4, cpu.Ratio!.Value, 6);
+        Assert.Null(cpu.Met);
+        Assert.EndsWith("0.40 × Squid", BenchTable.Text(rows).Split('\n')[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Text_AlignsColumnsAndPutsNotesUnderTheirRow()
     {
         var cells = SmallRounds();
