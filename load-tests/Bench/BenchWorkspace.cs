@@ -177,18 +177,7 @@ internal sealed class BenchWorkspace : IDisposable
             http_access deny !origin_ports
             http_access allow allowed
             http_access deny all
-            cache deny all
-            cache_mem 8 MB
-            via off
-            forwarded_for delete
-            access_log stdio:{squid}/access.log squid
-            cache_log {squid}/cache.log
-            pid_filename none
-            coredump_dir {squid}
-            logfile_rotate 0
-            shutdown_lifetime 1 seconds
-            max_filedescriptors 20000
-
+            {Compare.IncumbentProxy.SquidRunDirectives(squid)}
             """);
     }
 

@@ -41,6 +41,25 @@ internal abstract class IncumbentProxy
     protected static IEnumerable<(string Name, bool Subdomains)> Domains(IReadOnlyList<string> allowedDomains) =>
         allowedDomains.Select(d => d.StartsWith('.') ? (d[1..], true) : (d, false));
 
+    /// <summary>
+    /// How a Squid started by the load tests runs, whatever it allows: no cache (it is a forward proxy under test,
+    /// as the proxy instance is), no headers of its own, its access log on, and every file in <paramref name="directory"/>.
+    /// </summary>
+    public static string SquidRunDirectives(string directory) => string.Create(CultureInfo.InvariantCulture, $"""
+        cache deny all
+        cache_mem 8 MB
+        via off
+        forwarded_for delete
+        access_log stdio:{Path.Combine(directory, "access.log")} squid
+        cache_log {Path.Combine(directory, "cache.log")}
+        pid_filename none
+        coredump_dir {directory}
+        logfile_rotate 0
+        shutdown_lifetime 1 seconds
+        max_filedescriptors 65536
+
+        """);
+
     private sealed class SquidProxy : IncumbentProxy
     {
         public override string Name => "squid";
@@ -62,18 +81,7 @@ internal abstract class IncumbentProxy
                 http_access deny CONNECT !web_ports
                 http_access allow allowed
                 http_access deny all
-                cache deny all
-                cache_mem 8 MB
-                via off
-                forwarded_for delete
-                access_log stdio:{Path.Combine(directory, "access.log")} squid
-                cache_log {Path.Combine(directory, "cache.log")}
-                pid_filename none
-                coredump_dir {directory}
-                logfile_rotate 0
-                shutdown_lifetime 1 seconds
-                max_filedescriptors 65536
-
+                {SquidRunDirectives(directory)}
                 """));
             return ["-N", "-f", config];
         }
