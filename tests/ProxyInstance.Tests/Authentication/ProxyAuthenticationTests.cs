@@ -65,8 +65,10 @@ public sealed class ProxyAuthenticationTests
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.False(origin.RequestHeaders.Last().ContainsKey("Proxy-Authorization"));
-            var line = (await proxy.AccessLogLinesAsync(1)).Last();
-            Assert.Contains(" alice HIER_DIRECT/", line, StringComparison.Ordinal);
+            // HttpClient sends the credentials after the proxy's 407 challenge: two lines, the second the user's.
+            var lines = await proxy.AccessLogLinesAsync(2);
+            Assert.Contains("TCP_DENIED/407", lines[0], StringComparison.Ordinal);
+            Assert.Contains(" alice HIER_DIRECT/", lines[1], StringComparison.Ordinal);
         }
     }
 
