@@ -27,7 +27,6 @@ internal sealed class BenchProcess : IDisposable
     public string Name { get; }
     public string LogPath { get; }
     public int Id => _process.Id;
-    public bool HasExited => _process.HasExited;
 
     public static BenchProcess Start(string name, string program, IReadOnlyList<string> arguments, string logPath)
     {
@@ -142,23 +141,6 @@ internal sealed class BenchProcess : IDisposable
     {
         _process.Refresh();
         return _process.TotalProcessorTime;
-    }
-
-    /// <summary>Resident memory, from /proc: what the process holds in RAM, heap and stacks and buffers alike.</summary>
-    public long ResidentBytes() => ReadResidentBytes(Id);
-
-    public static long ReadResidentBytes(int pid)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                var kib = line["VmRSS:".Length..].Trim().Split(' ')[0];
-                return long.Parse(kib, System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        throw new BenchException($"/proc/{pid}/status has no VmRSS line");
     }
 
     public void Dispose()

@@ -47,7 +47,6 @@ internal sealed class BenchWorkspace : IDisposable
     public string ProxyConfig => Path.Combine(Directory, "proxy", "proxy.json");
     public string IdleProxyConfig => Path.Combine(Directory, "proxy", "proxy-idle.json");
     public string ProxyAccessLog => Path.Combine(Directory, "proxy", "access.log");
-    public string SquidAccessLog => Path.Combine(Directory, "squid", "access.log");
 
     public IPEndPoint ProxyEndPoint => new(IPAddress.Loopback, ProxyPort);
     public IPEndPoint SquidEndPoint => new(IPAddress.Loopback, SquidPort);
