@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Net.Http;
 using System.Text;
+using EgressLab.LoadTests.Scenarios;
 
 namespace EgressLab.LoadTests.Bench;
 
@@ -17,7 +18,7 @@ internal readonly record struct ConnectAnswer(int Status, int HeadLength, string
     private const int MaxReasonLength = 300;
 
     private static ReadOnlySpan<byte> HeadEnd => "\r\n\r\n"u8;
-    private static ReadOnlySpan<byte> LineEnd => "\r\n"u8;
+    private static ReadOnlySpan<byte> LineEnd => Http1Head.LineEnd;
 
     /// <summary>
     /// Parses the answer from the bytes received so far. False while more is needed: the head is incomplete, or a
@@ -46,23 +47,13 @@ internal readonly record struct ConnectAnswer(int Status, int HeadLength, string
         string? code = null;
         long contentLength = -1;
         var rest = head[(head.IndexOf(LineEnd) + LineEnd.Length)..];
-        while (rest.Length > 0)
+        while (Http1Head.TryTakeField(ref rest, out var name, out var value))
         {
-            var end = rest.IndexOf(LineEnd);
-            var field = rest[..end];
-            rest = rest[(end + LineEnd.Length)..];
-            var colon = field.IndexOf((byte)':');
-            if (colon <= 0)
-            {
-                continue;
-            }
-
-            var value = field[(colon + 1)..].Trim((byte)' ').Trim((byte)'\t');
-            if (Ascii.EqualsIgnoreCase(field[..colon], "X-Proxy-Error"u8))
+            if (Ascii.EqualsIgnoreCase(name, "X-Proxy-Error"u8))
             {
                 code = Encoding.ASCII.GetString(value);
             }
-            else if (Ascii.EqualsIgnoreCase(field[..colon], "Content-Length"u8)
+            else if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8)
                 && (!Utf8Parser.TryParse(value, out contentLength, out var used) || used != value.Length))
             {
                 contentLength = -1;
@@ -102,8 +93,7 @@ internal readonly record struct ConnectAnswer(int Status, int HeadLength, string
     private static int ParseStatus(ReadOnlySpan<byte> statusLine)
     {
         // RFC 9112 §4: HTTP-version SP status-code SP [ reason-phrase ].
-        if (statusLine.Length >= 12 && statusLine.StartsWith("HTTP/1."u8) && statusLine[8] == (byte)' '
-            && Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out var consumed) && consumed == 3 && status >= 100)
+        if (Http1Head.TryParseStatus(statusLine, out var status) && status >= 100)
         {
             return status;
         }

@@ -17,7 +17,7 @@ internal readonly record struct ResponseHead(int Status, long ContentLength, boo
 internal sealed class Http1ResponseReader(Stream stream, byte[] buffer)
 {
     private static ReadOnlySpan<byte> HeadEnd => "\r\n\r\n"u8;
-    private static ReadOnlySpan<byte> LineEnd => "\r\n"u8;
+    private static ReadOnlySpan<byte> LineEnd => Http1Head.LineEnd;
 
     private int _start;
     private int _end;
@@ -181,8 +181,7 @@ internal sealed class Http1ResponseReader(Stream stream, byte[] buffer)
     {
         var lineEnd = head.IndexOf(LineEnd);
         var statusLine = head[..lineEnd];
-        if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || statusLine[8] != (byte)' '
-            || !Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out var consumed) || consumed != 3)
+        if (!Http1Head.TryParseStatus(statusLine, out var status))
         {
             throw new HttpIOException(HttpRequestError.InvalidResponse, "the response does not start with an HTTP/1.x status line");
         }
@@ -190,19 +189,8 @@ internal sealed class Http1ResponseReader(Stream stream, byte[] buffer)
         long contentLength = -1;
         var chunked = false;
         var rest = head[(lineEnd + LineEnd.Length)..];
-        while (rest.Length > 0)
+        while (Http1Head.TryTakeField(ref rest, out var name, out var value))
         {
-            var end = rest.IndexOf(LineEnd);
-            var field = rest[..end];
-            rest = rest[(end + LineEnd.Length)..];
-            var colon = field.IndexOf((byte)':');
-            if (colon <= 0)
-            {
-                continue;
-            }
-
-            var name = field[..colon];
-            var value = field[(colon + 1)..].Trim((byte)' ').Trim((byte)'\t');
             if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
             {
                 if (!Utf8Parser.TryParse(value, out contentLength, out var used) || used != value.Length || contentLength < 0)
