@@ -50,13 +50,14 @@ internal sealed class PrometheusExporter : IDisposable
     {
         _scope = scope;
         _listener = new MeterListener { InstrumentPublished = OnInstrumentPublished };
-        _listener.SetMeasurementEventCallback<byte>(static (_, value, tags, state) => ((Family)state!).Record((long)value, tags));
-        _listener.SetMeasurementEventCallback<short>(static (_, value, tags, state) => ((Family)state!).Record((long)value, tags));
-        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => ((Family)state!).Record((long)value, tags));
-        _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => ((Family)state!).Record(value, tags));
-        _listener.SetMeasurementEventCallback<float>(static (_, value, tags, state) => ((Family)state!).Record((double)value, tags));
-        _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((Family)state!).Record(value, tags));
-        _listener.SetMeasurementEventCallback<decimal>(static (_, value, tags, state) => ((Family)state!).Record((double)value, tags));
+        // A measurement can arrive without its family while another thread disposes the instrument's meter.
+        _listener.SetMeasurementEventCallback<byte>(static (_, value, tags, state) => (state as Family)?.Record((long)value, tags));
+        _listener.SetMeasurementEventCallback<short>(static (_, value, tags, state) => (state as Family)?.Record((long)value, tags));
+        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => (state as Family)?.Record((long)value, tags));
+        _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => (state as Family)?.Record(value, tags));
+        _listener.SetMeasurementEventCallback<float>(static (_, value, tags, state) => (state as Family)?.Record((double)value, tags));
+        _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => (state as Family)?.Record(value, tags));
+        _listener.SetMeasurementEventCallback<decimal>(static (_, value, tags, state) => (state as Family)?.Record((double)value, tags));
         _listener.Start();
     }
 

@@ -49,6 +49,7 @@ internal sealed class ProxyMetrics : IDisposable
 
         var startTime = ProcessStartTimeSeconds();
         _meter.CreateObservableGauge("process_start_time_seconds", () => startTime, "s", "Start time of the process since the Unix epoch.");
+        CreateRuntimeInstruments(_meter);
     }
 
     /// <summary>Reports the client connections open now, as counted against <c>Limits:MaxConnections</c>.</summary>
@@ -90,6 +91,41 @@ internal sealed class ProxyMetrics : IDisposable
     public void RecordReload(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? SuccessResult : FailureResult));
 
     public void Dispose() => _meter.Dispose();
+
+    /// <summary>
+    /// The process's CPU, memory and descriptors and the runtime's garbage collector and thread pool, read when scraped,
+    /// under the names Prometheus client libraries use, so that allocations and collections can be set against requests.
+    /// </summary>
+    private static void CreateRuntimeInstruments(Meter meter)
+    {
+        meter.CreateObservableCounter("process_cpu_seconds_total", static () => Environment.CpuUsage.TotalTime.TotalSeconds, "s", "User and system CPU time the process has used.");
+        meter.CreateObservableGauge("process_resident_memory_bytes", static () => Environment.WorkingSet, "By", "Resident memory of the process.");
+        meter.CreateObservableGauge("process_open_fds", OpenFileDescriptors, "{descriptor}", "File descriptors the process has open (Linux only).");
+        meter.CreateObservableCounter("dotnet_gc_allocated_bytes_total", static () => GC.GetTotalAllocatedBytes(precise: false), "By", "Bytes allocated on the managed heap.");
+        meter.CreateObservableCounter("dotnet_gc_collections_total", static () => new[]
+        {
+            new Measurement<long>(GC.CollectionCount(0), new KeyValuePair<string, object?>("generation", "gen0")),
+            new Measurement<long>(GC.CollectionCount(1), new KeyValuePair<string, object?>("generation", "gen1")),
+            new Measurement<long>(GC.CollectionCount(2), new KeyValuePair<string, object?>("generation", "gen2")),
+        }, "{collection}", "Garbage collections, by the oldest generation collected; a gen1 collection also counts under gen0.");
+        meter.CreateObservableCounter("dotnet_gc_pause_seconds_total", static () => GC.GetTotalPauseDuration().TotalSeconds, "s", "Time the garbage collector has paused the process.");
+        meter.CreateObservableGauge("dotnet_gc_heap_bytes", static () => GC.GetTotalMemory(forceFullCollection: false), "By", "Bytes the managed heap holds now, live or not yet collected.");
+        meter.CreateObservableGauge("dotnet_threadpool_threads", static () => ThreadPool.ThreadCount, "{thread}", "Thread-pool threads now.");
+        meter.CreateObservableGauge("dotnet_threadpool_queue_length", static () => ThreadPool.PendingWorkItemCount, "{work_item}", "Work items queued to the thread pool and not yet started.");
+    }
+
+    /// <summary>Entries of <c>/proc/self/fd</c>; none are reported where it does not exist.</summary>
+    private static IEnumerable<Measurement<long>> OpenFileDescriptors()
+    {
+        const string Directory = "/proc/self/fd";
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return [];
+        }
+
+        // The enumeration's own descriptor on the directory is counted too, as in other Prometheus clients.
+        return [new Measurement<long>(System.IO.Directory.EnumerateFileSystemEntries(Directory).LongCount())];
+    }
 
     private static double ProcessStartTimeSeconds()
     {

@@ -204,4 +204,59 @@ public sealed class ProxyMetricsTests : IDisposable
 
         Assert.Equal(1, PrometheusText.Parse(_exporter.Render()).Value("proxy_sni_mismatch_total"));
     }
+
+    [Fact]
+    public void Render_RuntimeInstruments_FollowTheProcess()
+    {
+        var before = PrometheusText.Parse(_exporter.Render());
+        Assert.Equal("counter", before.Types["process_cpu_seconds_total"]);
+        Assert.Equal("gauge", before.Types["process_resident_memory_bytes"]);
+        Assert.Equal("counter", before.Types["dotnet_gc_allocated_bytes_total"]);
+        Assert.Equal("counter", before.Types["dotnet_gc_collections_total"]);
+        Assert.Equal("counter", before.Types["dotnet_gc_pause_seconds_total"]);
+        Assert.Equal("gauge", before.Types["dotnet_gc_heap_bytes"]);
+        Assert.Equal("gauge", before.Types["dotnet_threadpool_threads"]);
+        Assert.Equal("gauge", before.Types["dotnet_threadpool_queue_length"]);
+
+        // 64 MiB allocated and a forced gen0 collection must both show, whatever else the test process does.
+        var kept = new List<byte[]>();
+        for (var i = 0; i < 64; i++)
+        {
+            kept.Add(new byte[1 << 20]);
+        }
+
+        GC.KeepAlive(kept);
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        var after = PrometheusText.Parse(_exporter.Render());
+
+        Assert.True(after.Value("dotnet_gc_allocated_bytes_total") - before.Value("dotnet_gc_allocated_bytes_total") >= 64 << 20);
+        Assert.True(after.Value("dotnet_gc_collections_total", ("generation", "gen0")) > before.Value("dotnet_gc_collections_total", ("generation", "gen0")));
+        Assert.True(after.Value("dotnet_gc_collections_total", ("generation", "gen0")) >= after.Value("dotnet_gc_collections_total", ("generation", "gen1")));
+        Assert.True(after.Value("dotnet_gc_collections_total", ("generation", "gen1")) >= after.Value("dotnet_gc_collections_total", ("generation", "gen2")));
+        Assert.True(after.Value("process_cpu_seconds_total") > 0);
+        Assert.True(after.Value("process_resident_memory_bytes") > 1 << 20);
+        Assert.True(after.Value("dotnet_threadpool_threads") >= 1);
+    }
+
+    [Fact]
+    public void Render_OpenFileDescriptors_CountsFilesHeldOpen()
+    {
+        Requirements.SkipUnless(Directory.Exists("/proc/self/fd"), "process_open_fds reads /proc/self/fd, which this system lacks");
+        var directory = Directory.CreateTempSubdirectory("fds-");
+        var files = new List<FileStream>();
+        try
+        {
+            for (var i = 0; i < 64; i++)
+            {
+                files.Add(File.Create(Path.Combine(directory.FullName, $"f{i}")));
+            }
+
+            Assert.True(PrometheusText.Parse(_exporter.Render()).Value("process_open_fds") >= 64);
+        }
+        finally
+        {
+            files.ForEach(f => f.Dispose());
+            directory.Delete(recursive: true);
+        }
+    }
 }
