@@ -50,7 +50,19 @@ internal static class Program
         }
 
         await using var app = ProxyApplication.Build(settings, source, loaded.Configuration);
-        await app.RunAsync().ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException)
+        {
+            // Kestrel's message names the address ("Failed to bind to address http://127.0.0.1:3128: address already in use.").
+            await Console.Error.WriteLineAsync(
+                $"error: {e.Message.TrimEnd('.')}. Stop what holds it, or listen elsewhere (Proxy.Listen, Proxy.AdminListen); the proxy did not start.").ConfigureAwait(false);
+            return 1;
+        }
+
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
         return 0;
     }
 }

@@ -55,6 +55,24 @@ public sealed class ProgramTests
     }
 
     [Theory]
+    [InlineData("Listen")]
+    [InlineData("AdminListen")]
+    public async Task Run_AddressInUse_SaysWhichAndExits1(string setting)
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var taken = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var free = PlainHttpTests.UnusedPort();
+        var (proxyPort, adminPort) = setting == "Listen" ? (taken, free) : (free, taken);
+        var path = WriteConfig($$"""{ "Proxy": { "Listen": [ "127.0.0.1:{{proxyPort}}" ], "AdminListen": "127.0.0.1:{{adminPort}}" } }""");
+        await using var process = ProxyProcess.Start(["--config", path]);
+
+        Assert.Equal(1, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains($"error: Failed to bind to address http://127.0.0.1:{taken}: address already in use. Stop what holds it", process.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", process.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("--bogus")]
     [InlineData("--config")]
     public async Task Run_BadArguments_Exits2WithUsage(string argument)
