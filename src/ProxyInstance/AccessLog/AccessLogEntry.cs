@@ -4,37 +4,41 @@ using EgressLab.ProxyInstance.Errors;
 namespace EgressLab.ProxyInstance.AccessLog;
 
 /// <summary>The one canonical record of a request or tunnel: what was asked, what was decided, what happened.</summary>
+/// <remarks>
+/// Settable, so that a request's path fills in one entry as it goes instead of copying it at every step; nothing
+/// changes an entry once it is handed to <see cref="AccessLogWriter.Write"/>.
+/// </remarks>
 internal sealed record AccessLogEntry
 {
-    public required DateTimeOffset Time { get; init; }
-    public required TimeSpan Duration { get; init; }
-    public required IPAddress? Client { get; init; }
-    public string? User { get; init; }
-    public required string Method { get; init; }
+    public required DateTimeOffset Time { get; set; }
+    public required TimeSpan Duration { get; set; }
+    public required IPAddress? Client { get; set; }
+    public string? User { get; set; }
+    public required string Method { get; set; }
 
     /// <summary>The URL for plain HTTP, <c>host:port</c> for a tunnel.</summary>
-    public required string Target { get; init; }
+    public required string Target { get; set; }
 
-    public required bool Tunnel { get; init; }
-    public required int Status { get; init; }
-    public required ProxyError Error { get; init; }
+    public required bool Tunnel { get; set; }
+    public required int Status { get; set; }
+    public required ProxyError Error { get; set; }
 
     /// <summary><c>allow</c>, <c>deny</c>, or <c>none</c> when the request never reached the policy.</summary>
-    public required string Decision { get; init; }
+    public required string Decision { get; set; }
 
-    public string? Rule { get; init; }
-    public string? Reason { get; init; }
-    public IPAddress? Upstream { get; init; }
-    public string? Sni { get; init; }
+    public string? Rule { get; set; }
+    public string? Reason { get; set; }
+    public IPAddress? Upstream { get; set; }
+    public string? Sni { get; set; }
 
     /// <summary>Bytes from the client towards the destination (request body, or tunnel upload).</summary>
-    public long BytesUp { get; init; }
+    public long BytesUp { get; set; }
 
     /// <summary>Bytes sent to the client (response head and body, or tunnel download).</summary>
-    public long BytesDown { get; init; }
+    public long BytesDown { get; set; }
 
-    public TimeSpan DnsTime { get; init; }
-    public TimeSpan ConnectTime { get; init; }
-    public string? ContentType { get; init; }
-    public string? Detail { get; init; }
+    public TimeSpan DnsTime { get; set; }
+    public TimeSpan ConnectTime { get; set; }
+    public string? ContentType { get; set; }
+    public string? Detail { get; set; }
 }

@@ -19,14 +19,30 @@ internal static class AccessLogFormatter
         ArgumentNullException.ThrowIfNull(entry);
         var unixMs = entry.Time.ToUnixTimeMilliseconds();
         line.Append(CultureInfo.InvariantCulture, $"{unixMs / 1000}.{unixMs % 1000:D3} ");
-        line.Append(((long)entry.Duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture).PadLeft(6)).Append(' ');
-        line.Append(entry.Client?.ToString() ?? "-").Append(' ');
-        line.Append(ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)).Append('/').Append(entry.Status.ToString("D3", CultureInfo.InvariantCulture)).Append(' ');
-        line.Append(entry.BytesDown.ToString(CultureInfo.InvariantCulture)).Append(' ');
+        // Interpolated appends format numbers and addresses straight into the builder: one line, no strings.
+        line.Append(CultureInfo.InvariantCulture, $"{(long)entry.Duration.TotalMilliseconds,6} ");
+        if (entry.Client is { } client)
+        {
+            line.Append(CultureInfo.InvariantCulture, $"{client} ");
+        }
+        else
+        {
+            line.Append("- ");
+        }
+
+        line.Append(CultureInfo.InvariantCulture, $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}/{entry.Status:D3} {entry.BytesDown} ");
         line.Append(Token(entry.Method)).Append(' ');
         line.Append(Token(entry.Target)).Append(' ');
         line.Append(Token(entry.User)).Append(' ');
-        line.Append(entry.Upstream is null ? "HIER_NONE/-" : $"HIER_DIRECT/{entry.Upstream}").Append(' ');
+        if (entry.Upstream is { } upstream)
+        {
+            line.Append(CultureInfo.InvariantCulture, $"HIER_DIRECT/{upstream} ");
+        }
+        else
+        {
+            line.Append("HIER_NONE/- ");
+        }
+
         line.Append(Token(MediaType(entry.ContentType))).Append(' ');
         line.Append(Token(entry.Rule)).Append(' ');
         line.Append(ProxyErrorResponses.Code(entry.Error));

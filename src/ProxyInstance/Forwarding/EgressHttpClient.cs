@@ -6,12 +6,71 @@ using EgressLab.ProxyInstance.Errors;
 
 namespace EgressLab.ProxyInstance.Forwarding;
 
-/// <summary>Carries what the dialer did for a request to the access log.</summary>
+/// <summary>
+/// Carries the origin connection a request went out on to the access log: its address on every request, and the DNS and
+/// connect times on the request that was first to use it (a request on a reused connection waited for neither).
+/// </summary>
+/// <remarks>
+/// HttpClient opens connections apart from the requests that asked for them, and gives a request whichever pooled
+/// connection frees up first, so the connection tells the request, when the request's head is written to it: the
+/// request's flow sets <see cref="Current"/> and the connection's stream fills it in.
+/// </remarks>
 internal sealed class EgressTrace
 {
-    public static readonly HttpRequestOptionsKey<EgressTrace> Key = new("EgressLab.EgressTrace");
+    private static readonly AsyncLocal<EgressTrace?> CurrentTrace = new();
+
+    /// <summary>The trace of the request this flow is forwarding; set before the request is sent.</summary>
+    public static EgressTrace? Current
+    {
+        get => CurrentTrace.Value;
+        set => CurrentTrace.Value = value;
+    }
 
     public EgressResult Result { get; set; }
+}
+
+/// <summary>An origin connection that reports itself to the <see cref="EgressTrace"/> of each request written to it.</summary>
+internal sealed class TracedConnectionStream(EgressResult opened) : NetworkStream(opened.Socket!, ownsSocket: true)
+{
+    private readonly EgressResult _reused = opened with { DnsTime = TimeSpan.Zero, ConnectTime = TimeSpan.Zero };
+    private EgressTrace? _first;
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        Report();
+        base.Write(buffer);
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        Report();
+        base.Write(buffer, offset, count);
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Report();
+        return base.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        Report();
+        return base.WriteAsync(buffer, offset, count, cancellationToken);
+    }
+
+    // Every write, not just a request's first: a request HttpClient retries on another connection ends up with the
+    // one that carried it last.
+    private void Report()
+    {
+        if (EgressTrace.Current is not { } trace)
+        {
+            return;
+        }
+
+        _first ??= trace;
+        trace.Result = ReferenceEquals(_first, trace) ? opened : _reused;
+    }
 }
 
 /// <summary>The dialer's refusal or failure, carried through HttpClient to the forwarding middleware.</summary>
@@ -44,17 +103,7 @@ internal sealed class EgressHttpClient : IDisposable
             ConnectCallback = async (context, cancellationToken) =>
             {
                 var result = await dialer.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-                if (context.InitialRequestMessage.Options.TryGetValue(EgressTrace.Key, out var trace))
-                {
-                    trace.Result = result;
-                }
-
-                if (!result.Succeeded)
-                {
-                    throw new EgressException(result);
-                }
-
-                return new NetworkStream(result.Socket!, ownsSocket: true);
+                return result.Succeeded ? new TracedConnectionStream(result) : throw new EgressException(result);
             },
         };
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);

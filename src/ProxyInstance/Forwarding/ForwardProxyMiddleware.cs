@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.CompilerServices;
 using EgressLab.ProxyInstance.AccessLog;
 using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
@@ -32,6 +33,9 @@ internal sealed partial class ForwardProxyMiddleware(
     ClientLimits limits,
     ILogger<ForwardProxyMiddleware> logger)
 {
+    // One reference, so that a reload racing a request never pairs one generation's settings with another's config.
+    private CachedRequestConfig? _requestConfig;
+
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -77,37 +81,39 @@ internal sealed partial class ForwardProxyMiddleware(
         context.Response.Body = responseBody;
         try
         {
-            entry = await ForwardAsync(context, connection, settings, client, rawTarget, nominated, entry, bodyTimeout).ConfigureAwait(false);
+            await ForwardAsync(context, connection, settings, client, rawTarget, nominated, entry, bodyTimeout).ConfigureAwait(false);
         }
         finally
         {
             recorder?.EndRequest();
-            entry = entry with
-            {
-                Duration = Stopwatch.GetElapsedTime(started),
-                Status = entry.Status == 0 ? context.Response.StatusCode : entry.Status,
-                BytesUp = requestBody?.Count ?? 0,
-                BytesDown = responseBody.Count,
-                ContentType = context.Response.ContentType,
-            };
+            entry.Duration = Stopwatch.GetElapsedTime(started);
+            entry.Status = entry.Status == 0 ? context.Response.StatusCode : entry.Status;
+            entry.BytesUp = requestBody?.Count ?? 0;
+            entry.BytesDown = responseBody.Count;
+            entry.ContentType = context.Response.ContentType;
             metrics.AddBytes(requestBody?.Count ?? 0, responseBody.Count);
             accessLog.Write(entry);
         }
     }
 
-    private async Task<AccessLogEntry> ForwardAsync(HttpContext context, PlainHttpConnection? connection, RuntimeSettings settings, IPAddress? client,
+    /// <summary>Fills in <paramref name="entry"/> as the request goes, and answers the client when it fails.</summary>
+    /// <remarks>Pooled: every forwarded request runs it, and most complete asynchronously.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ForwardAsync(HttpContext context, PlainHttpConnection? connection, RuntimeSettings settings, IPAddress? client,
         string rawTarget, IReadOnlyList<string>? nominated, AccessLogEntry entry, RequestBodyTimeoutStream? bodyTimeout)
     {
         var aborted = context.RequestAborted;
         if (connection is { OverConnectionLimit: true })
         {
-            return await FailAsync(context, entry, ProxyError.TooManyConnections, rawTarget,
+            await FailAsync(context, entry, ProxyError.TooManyConnections, rawTarget,
                 TunnelConnectionMiddleware.TooManyConnectionsDetail(settingsStore.Startup.MaxConnections), settings, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            return;
         }
 
         if (!limits.TryTakeRequest(client ?? IPAddress.None, settings.RequestRatePerClient, out var wait))
         {
-            return await FailAsync(context, entry, ProxyError.RateLimited, rawTarget, TunnelHandler.RateDetail(settings), settings, wait).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.RateLimited, rawTarget, TunnelHandler.RateDetail(settings), settings, wait).ConfigureAwait(false);
+            return;
         }
 
         if (HttpMethods.IsConnect(context.Request.Method))
@@ -117,25 +123,30 @@ internal sealed partial class ForwardProxyMiddleware(
             var detail = connection is null
                 ? "CONNECT must be the first request on a connection; open a new connection for the tunnel"
                 : TunnelHandler.HandOverProblem(context.Request, rawTarget);
-            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, detail, settings).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, detail, settings).ConfigureAwait(false);
+            return;
         }
 
         if (FramingProblem(context.Request.Headers) is { } framing)
         {
-            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, framing, settings).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, framing, settings).ConfigureAwait(false);
+            return;
         }
 
         switch (ProxyTarget.TryParse(rawTarget, out var target))
         {
             case ProxyTargetError.NotAbsolute:
-                return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
+                await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
                     "this is a forward proxy: send an absolute URL such as GET http://example.com/ (set http_proxy), or use CONNECT for HTTPS", settings).ConfigureAwait(false);
+                return;
             case ProxyTargetError.UnsupportedScheme:
-                return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
+                await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
                     "only http:// URLs are forwarded; use CONNECT for HTTPS (set https_proxy)", settings).ConfigureAwait(false);
+                return;
             case ProxyTargetError.InvalidAuthority:
-                return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
+                await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget,
                     "the URL's authority must be host[:port] with a port from 1 to 65535, without userinfo", settings).ConfigureAwait(false);
+                return;
         }
 
         string? user = null;
@@ -143,53 +154,52 @@ internal sealed partial class ForwardProxyMiddleware(
         {
             if (!BasicCredentials.TryParse(context.Request.Headers.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
             {
-                return await FailAsync(context, entry, ProxyError.AuthenticationRequired, rawTarget, null, settings).ConfigureAwait(false);
+                await FailAsync(context, entry, ProxyError.AuthenticationRequired, rawTarget, null, settings).ConfigureAwait(false);
+                return;
             }
 
             user = name;
-            entry = entry with { User = user };
+            entry.User = user;
         }
 
         var kind = HostLiteral.Classify(target.Host, out var literal);
         if (kind == HostKind.Invalid)
         {
-            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, $"'{target.Host}' is not a valid host name or address", settings).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, $"'{target.Host}' is not a valid host name or address", settings).ConfigureAwait(false);
+            return;
         }
 
         var host = literal?.ToString() ?? target.Host;
         var decision = settings.Policy.Decide(new PolicyRequest(client ?? IPAddress.None, user, context.Request.Method, host, target.Port));
-        entry = entry with { Decision = decision.IsAllowed ? "allow" : "deny", Rule = decision.RuleName, Reason = decision.Reason.ToString() };
+        entry.Decision = decision.IsAllowed ? "allow" : "deny";
+        entry.Rule = decision.RuleName;
+        entry.Reason = decision.Reason.ToString();
         metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "http");
         if (!decision.IsAllowed)
         {
-            return await FailAsync(context, entry, ProxyError.AccessDenied, rawTarget, TunnelHandler.PolicyDetail(decision), settings).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.AccessDenied, rawTarget, TunnelHandler.PolicyDetail(decision), settings).ConfigureAwait(false);
+            return;
         }
 
         var uriHost = literal is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? $"[{literal}]" : host;
         var prefix = target.Port == 80 ? $"http://{uriHost}" : $"http://{uriHost}:{target.Port}";
         if (!Uri.TryCreate(prefix + target.PathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }, out var requestUri))
         {
-            return await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, "the URL cannot be parsed", settings).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, "the URL cannot be parsed", settings).ConfigureAwait(false);
+            return;
         }
 
+        // Undone when this method returns: the flow's trace is this request's only while it is forwarded.
         var trace = new EgressTrace();
-        var transformer = new ForwardingTransformer(requestUri, nominated, settings.AddVia, settings.AddXForwardedFor, trace);
-        var config = new ForwarderRequestConfig
-        {
-            ActivityTimeout = settings.UpstreamResponseTimeout,
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        var error = await forwarder.SendAsync(context, prefix, httpClient.Invoker, config, transformer, aborted).ConfigureAwait(false);
-        entry = entry with
-        {
-            Upstream = trace.Result.Address,
-            DnsTime = trace.Result.DnsTime,
-            ConnectTime = trace.Result.ConnectTime,
-        };
+        EgressTrace.Current = trace;
+        var transformer = new ForwardingTransformer(requestUri, nominated, settings.AddVia, settings.AddXForwardedFor);
+        var error = await forwarder.SendAsync(context, prefix, httpClient.Invoker, RequestConfig(settings), transformer, aborted).ConfigureAwait(false);
+        entry.Upstream = trace.Result.Address;
+        entry.DnsTime = trace.Result.DnsTime;
+        entry.ConnectTime = trace.Result.ConnectTime;
         if (error == ForwarderError.None)
         {
-            return entry;
+            return;
         }
 
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
@@ -211,17 +221,39 @@ internal sealed partial class ForwardProxyMiddleware(
             };
         if (egress is not null)
         {
-            entry = entry with { Upstream = egress.Result.Address, DnsTime = egress.Result.DnsTime, ConnectTime = egress.Result.ConnectTime };
+            entry.Upstream = egress.Result.Address;
+            entry.DnsTime = egress.Result.DnsTime;
+            entry.ConnectTime = egress.Result.ConnectTime;
         }
 
         Log.ForwardFailed(logger, rawTarget, error, ProxyErrorResponses.Code(outcome), why ?? "-");
         if (outcome == ProxyError.None || context.Response.HasStarted)
         {
             // The client left, or the response was already under way: YARP has aborted the connection.
-            return entry with { Error = outcome == ProxyError.None ? ProxyError.None : outcome, Detail = why };
+            entry.Error = outcome;
+            entry.Detail = why;
+            return;
         }
 
-        return await FailAsync(context, entry, outcome, rawTarget, why, settings).ConfigureAwait(false);
+        await FailAsync(context, entry, outcome, rawTarget, why, settings).ConfigureAwait(false);
+    }
+
+    /// <summary>The forwarder's settings for a request, made once per settings generation rather than per request.</summary>
+    private ForwarderRequestConfig RequestConfig(RuntimeSettings settings)
+    {
+        if (_requestConfig is { } cached && ReferenceEquals(cached.Settings, settings))
+        {
+            return cached.Config;
+        }
+
+        var config = new ForwarderRequestConfig
+        {
+            ActivityTimeout = settings.UpstreamResponseTimeout,
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        _requestConfig = new CachedRequestConfig(settings, config);
+        return config;
     }
 
     /// <summary>
@@ -318,14 +350,18 @@ internal sealed partial class ForwardProxyMiddleware(
         }
     }
 
-    private async Task<AccessLogEntry> FailAsync(HttpContext context, AccessLogEntry entry, ProxyError error, string target, string? detail, RuntimeSettings settings,
+    private async Task FailAsync(HttpContext context, AccessLogEntry entry, ProxyError error, string target, string? detail, RuntimeSettings settings,
         TimeSpan? retryAfter = null)
     {
         metrics.RecordError(ProxyErrorResponses.Code(error));
         context.Response.Headers.Remove(HeaderNames.ContentLength);
         await ProxyErrorResponses.WriteAsync(context, error, target, detail, settings.Realm, context.RequestAborted, retryAfter).ConfigureAwait(false);
-        return entry with { Error = error, Status = ProxyErrorResponses.StatusCode(error), Detail = detail };
+        entry.Error = error;
+        entry.Status = ProxyErrorResponses.StatusCode(error);
+        entry.Detail = detail;
     }
+
+    private sealed record CachedRequestConfig(RuntimeSettings Settings, ForwarderRequestConfig Config);
 
     private static partial class Log
     {

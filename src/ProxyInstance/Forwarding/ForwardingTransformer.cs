@@ -33,15 +33,13 @@ internal sealed class ForwardingTransformer : HttpTransformer
     private readonly bool _addXForwardedFor;
     private readonly Uri _requestUri;
     private readonly IReadOnlyList<string>? _nominated;
-    private readonly EgressTrace _trace;
 
     /// <param name="nominated">Names the request's Connection and Proxy-Connection fields list, as sent; null when
     /// unknown, and then the fields as Kestrel parsed them are used.</param>
-    public ForwardingTransformer(Uri requestUri, IReadOnlyList<string>? nominated, bool addVia, bool addXForwardedFor, EgressTrace trace)
+    public ForwardingTransformer(Uri requestUri, IReadOnlyList<string>? nominated, bool addVia, bool addXForwardedFor)
     {
         _requestUri = requestUri;
         _nominated = nominated;
-        _trace = trace;
         _addVia = addVia;
         _addXForwardedFor = addXForwardedFor;
     }
@@ -70,8 +68,9 @@ internal sealed class ForwardingTransformer : HttpTransformer
 
         // The raw target, not a re-encoding of the decoded path: forward the bytes the client sent.
         proxyRequest.RequestUri = _requestUri;
-        proxyRequest.Options.Set(EgressTrace.Key, _trace);
-        proxyRequest.Headers.Host = _requestUri.IsDefaultPort ? _requestUri.Authority : $"{_requestUri.Host}:{_requestUri.Port}";
+        // No Host field of our own: the handler then writes the request URI's authority, host[:port] with the default
+        // port left out, from bytes its connection pool keeps, instead of a new string parsed again on every request.
+        proxyRequest.Headers.Host = null;
 
         if (_addVia)
         {
@@ -98,13 +97,19 @@ internal sealed class ForwardingTransformer : HttpTransformer
         }
 
         var headers = httpContext.Response.Headers;
-        if (proxyResponse.Headers.TryGetValues(HeaderNames.Connection, out var nominated))
+        if (proxyResponse.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var nominated))
         {
             foreach (var value in nominated)
             {
-                foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                // Almost always a bare keep-alive, whose field the base transformer has dropped already: skip it without
+                // making a string of it.
+                foreach (var range in value.AsSpan().Split(','))
                 {
-                    headers.Remove(name);
+                    var name = value.AsSpan(range).Trim(" \t");
+                    if (!name.IsEmpty && !name.Equals("keep-alive", StringComparison.OrdinalIgnoreCase))
+                    {
+                        headers.Remove(name.ToString());
+                    }
                 }
             }
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace EgressLab.ProxyInstance.Forwarding;
@@ -236,6 +237,8 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         }
     }
 
+    // Pooled: a keep-alive connection waits here for each of its requests, one read at a time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> pending)
     {
         var result = await pending.ConfigureAwait(false);

@@ -51,6 +51,11 @@ internal static class ProxyApplication
         var serilog = CreateLogger(configuration);
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new SerilogLoggerProvider(serilog, dispose: true));
+        // Per request, ASP.NET Core's hosting layer starts an Activity and a log scope whenever its category can log at
+        // all; it logs nothing but request start and finish, which the access log records. Scopes are off for the same
+        // reason: Kestrel opens one per connection and the proxy's own logs carry what they need in the message.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Services.Configure<LoggerFilterOptions>(o => o.CaptureScopes = false);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -119,16 +124,8 @@ internal static class ProxyApplication
         app.Services.GetRequiredService<PrometheusExporter>();
         var limits = app.Services.GetRequiredService<ClientLimits>();
         app.Services.GetRequiredService<ProxyMetrics>().ObserveClientConnections(() => limits.Connections);
-        app.Use(async (context, next) =>
-        {
-            if (bound.IsAdmin(context.Connection))
-            {
-                await AdminEndpoints.HandleAsync(context).ConfigureAwait(false);
-                return;
-            }
-
-            await next(context).ConfigureAwait(false);
-        });
+        // Not an async lambda: that would allocate a state machine for every proxied request.
+        app.Use(next => context => bound.IsAdmin(context.Connection) ? AdminEndpoints.HandleAsync(context) : next(context));
         var forwardProxy = app.Services.GetRequiredService<ForwardProxyMiddleware>();
         app.Run(forwardProxy.InvokeAsync);
         return app;

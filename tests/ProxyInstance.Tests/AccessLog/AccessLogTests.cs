@@ -44,6 +44,34 @@ public sealed class AccessLogTests
         File.Delete(accessLog);
     }
 
+    [Fact]
+    public async Task JsonFormat_ReusedOriginConnection_EveryRequestNamesItsUpstream()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var accessLog = Path.Combine(Path.GetTempPath(), $"egress-json-{Guid.NewGuid():N}.log");
+        var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
+            p["AccessLog"] = new JsonObject { ["Format"] = "json", ["Path"] = accessLog });
+        await using (var proxy = await ProxyServer.StartAsync(config, new TestNetwork()))
+        {
+            using var client = proxy.CreateClient();
+            for (var i = 0; i < 3; i++)
+            {
+                (await client.GetAsync($"http://www.example.com:{origin.Port}/bytes/{i + 1}", Token)).Dispose();
+            }
+        }
+
+        Assert.Equal(1, origin.Connections);
+        var entries = (await File.ReadAllLinesAsync(accessLog, Token)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        File.Delete(accessLog);
+        Assert.Equal(3, entries.Count);
+        Assert.All(entries, e => Assert.Equal("127.0.0.1", e.GetProperty("upstream").GetString()));
+
+        // The first request waited for the connection to open; the others went out on it as it was.
+        Assert.True(entries[0].GetProperty("connect_ms").GetDouble() > 0);
+        Assert.All(entries.Skip(1), e => Assert.Equal(0, e.GetProperty("connect_ms").GetDouble()));
+        Assert.All(entries.Skip(1), e => Assert.Equal(0, e.GetProperty("dns_ms").GetDouble()));
+    }
+
     [Theory]
     [InlineData("copytruncate")]
     [InlineData("create")]

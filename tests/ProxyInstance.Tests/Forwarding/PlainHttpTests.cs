@@ -186,6 +186,27 @@ public sealed class PlainHttpTests
     }
 
     [Theory]
+    [InlineData("http://www.example.com/host", "www.example.com")]
+    [InlineData("http://www.example.com:80/host", "www.example.com")]
+    [InlineData("http://WWW.Example.COM/host", "www.example.com")]
+    [InlineData("http://www.example.com:8080/host", "www.example.com:8080")]
+    [InlineData("http://127.0.0.1/host", "127.0.0.1")]
+    [InlineData("http://127.0.0.1:8080/host", "127.0.0.1:8080")]
+    public async Task Forward_HostField_IsTheUrlAuthorityNotTheClientsHost(string url, string expected)
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var network = new TestNetwork().RedirectPort(80, origin.Port).RedirectPort(8080, origin.Port);
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port, 8080)), network);
+        await using var raw = await RawClient.ConnectAsync(proxy.ProxyEndPoint);
+
+        // RFC 9112 §3.2.2: a proxy takes Host from the absolute-form target and ignores the field the client sent.
+        await raw.SendAsync($"GET {url} HTTP/1.1\r\nHost: attacker.example.net:1\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", await raw.ReadHeadAsync(), StringComparison.Ordinal);
+
+        Assert.Equal(expected, Assert.Single(origin.RequestHeaders).Host.ToString());
+    }
+
+    [Theory]
     [InlineData("Connection: X-Private-Hop\r\n")]
     [InlineData("Connection: keep-alive, X-Private-Hop\r\n")]
     [InlineData("Connection: X-Private-Hop , close\r\n")]

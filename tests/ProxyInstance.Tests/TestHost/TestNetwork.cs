@@ -14,6 +14,7 @@ namespace EgressLab.ProxyInstance.Tests.TestHost;
 internal sealed class TestNetwork : IHostResolver, ISocketConnector
 {
     private readonly ConcurrentDictionary<string, Func<int, Task<IPAddress[]>>> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<int, int> _ports = new();
     private int _lateFailures;
 
     public ConcurrentDictionary<string, int> Lookups { get; } = new(StringComparer.OrdinalIgnoreCase);
@@ -56,6 +57,13 @@ internal sealed class TestNetwork : IHostResolver, ISocketConnector
         return this;
     }
 
+    /// <summary>Connections to loopback port <paramref name="from"/> reach <paramref name="to"/> instead, e.g. port 80 a test origin.</summary>
+    public TestNetwork RedirectPort(int from, int to)
+    {
+        _ports[from] = to;
+        return this;
+    }
+
     public void Register(IServiceCollection services)
     {
         services.AddSingleton<IHostResolver>(this);
@@ -87,6 +95,6 @@ internal sealed class TestNetwork : IHostResolver, ISocketConnector
         }
 
         Dialled.Enqueue(endPoint);
-        return socket.ConnectAsync(endPoint, cancellationToken);
+        return socket.ConnectAsync(_ports.TryGetValue(endPoint.Port, out var port) ? new IPEndPoint(endPoint.Address, port) : endPoint, cancellationToken);
     }
 }
