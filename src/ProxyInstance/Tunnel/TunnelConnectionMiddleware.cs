@@ -122,7 +122,7 @@ internal sealed class TunnelConnectionMiddleware
                     _ => ProxyError.InvalidRequest,
                 };
                 var sent = await _tunnels.RejectAsync(sink, error, "-", Describe(parseError), settings, _tunnels.DrainExpired).ConfigureAwait(false);
-                _tunnels.Complete((new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, error, Describe(parseError));
+                _tunnels.Complete(new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-") { BytesDown = sent }, error, Describe(parseError));
                 return;
             }
 
@@ -140,7 +140,7 @@ internal sealed class TunnelConnectionMiddleware
             catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
             {
                 var sent = await _tunnels.RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, _tunnels.DrainExpired).ConfigureAwait(false);
-                _tunnels.Complete((new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-")) with { BytesDown = sent }, ProxyError.RequestHeadersTimeout, null);
+                _tunnels.Complete(new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-") { BytesDown = sent }, ProxyError.RequestHeadersTimeout, null);
                 return;
             }
             catch (OperationCanceledException)
@@ -153,7 +153,7 @@ internal sealed class TunnelConnectionMiddleware
         {
             var detail = TooManyConnectionsDetail(startup.MaxConnections);
             var sent = await _tunnels.RejectAsync(sink, ProxyError.TooManyConnections, request!.RawAuthority, detail, settings, _tunnels.DrainExpired, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-            _tunnels.Complete((new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request.RawAuthority)) with { BytesDown = sent }, ProxyError.TooManyConnections, detail);
+            _tunnels.Complete(new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request.RawAuthority) { BytesDown = sent }, ProxyError.TooManyConnections, detail);
             return;
         }
 

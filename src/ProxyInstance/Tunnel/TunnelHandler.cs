@@ -109,7 +109,8 @@ internal sealed partial class TunnelHandler(
         {
             var detail = RateDetail(settings);
             var sent = await RejectAsync(sink, ProxyError.RateLimited, target, detail, settings, closed, wait).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.RateLimited, detail);
+            log.BytesDown = sent;
+            Complete(log, ProxyError.RateLimited, detail);
             return;
         }
 
@@ -119,12 +120,13 @@ internal sealed partial class TunnelHandler(
             if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
             {
                 var sent = await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
-                Complete(log with { BytesDown = sent }, ProxyError.AuthenticationRequired, null);
+                log.BytesDown = sent;
+                Complete(log, ProxyError.AuthenticationRequired, null);
                 return;
             }
 
             user = name;
-            log = log with { User = user };
+            log.User = user;
         }
 
         var kind = HostLiteral.Classify(request.Host, out var literal);
@@ -132,19 +134,21 @@ internal sealed partial class TunnelHandler(
         {
             var detail = $"'{request.Host}' is not a valid host name or address";
             var sent = await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.InvalidRequest, detail);
+            log.BytesDown = sent;
+            Complete(log, ProxyError.InvalidRequest, detail);
             return;
         }
 
         var host = literal?.ToString() ?? request.Host;
         var decision = settings.Policy.Decide(new PolicyRequest(log.Client ?? IPAddress.None, user, "CONNECT", host, request.Port));
-        log = log with { Decision = decision };
+        log.Decision = decision;
         metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "tunnel");
         if (!decision.IsAllowed)
         {
             var detail = PolicyDetail(decision);
             var sent = await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.AccessDenied, detail);
+            log.BytesDown = sent;
+            Complete(log, ProxyError.AccessDenied, detail);
             return;
         }
 
@@ -152,7 +156,8 @@ internal sealed partial class TunnelHandler(
         {
             var detail = $"this client has {settings.MaxTunnelsPerClient} tunnels open, the most Limits:MaxTunnelsPerClient allows";
             var sent = await RejectAsync(sink, ProxyError.TooManyTunnels, target, detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, ProxyError.TooManyTunnels, detail);
+            log.BytesDown = sent;
+            Complete(log, ProxyError.TooManyTunnels, detail);
             return;
         }
 
@@ -177,11 +182,12 @@ internal sealed partial class TunnelHandler(
         var closed = drain.DrainExpired;
         var target = request.RawAuthority;
         var egress = await dialer.ConnectAsync(host, request.Port, closed).ConfigureAwait(false);
-        log = log with { Egress = egress };
+        log.Egress = egress;
         if (!egress.Succeeded)
         {
             var sent = await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
-            Complete(log with { BytesDown = sent }, egress.Error, egress.Detail);
+            log.BytesDown = sent;
+            Complete(log, egress.Error, egress.Detail);
             return;
         }
 
@@ -203,7 +209,7 @@ internal sealed partial class TunnelHandler(
             if (settings.Policy.SniMode != SniMode.Off)
             {
                 var (sniError, sni, sniDetail) = await CheckServerNameAsync(clientInput, request.Host, hostIsAddress, settings, drained).ConfigureAwait(false);
-                log = log with { Sni = sni };
+                log.Sni = sni;
                 if (sniError != ProxyError.None)
                 {
                     if (sniError == ProxyError.SniMismatch)
@@ -222,7 +228,9 @@ internal sealed partial class TunnelHandler(
             var relay = new TunnelRelay(clientInput, sink, upstream, settings.TunnelIdleTimeout, timeProvider);
             var outcome = await relay.RunAsync(drained).ConfigureAwait(false);
             metrics.AddBytes(outcome.BytesUp, outcome.BytesDown);
-            Complete(log with { BytesUp = outcome.BytesUp, BytesDown = outcome.BytesDown + Established.Length }, ProxyError.None,
+            log.BytesUp = outcome.BytesUp;
+            log.BytesDown = outcome.BytesDown + Established.Length;
+            Complete(log, ProxyError.None,
                 outcome.End == TunnelEnd.Closed ? null : outcome.End.ToString());
         }
         finally
@@ -339,13 +347,15 @@ internal sealed partial class TunnelHandler(
         ? $"rule '{rule}'"
         : "no rule allows it and the default action is Deny";
 
+    /// <summary>What the access log line of a tunnel needs, filled in as the tunnel goes (not copied at each step).</summary>
     internal sealed record TunnelLog(DateTimeOffset Time, long Started, IPAddress? Client, string? User, string Method, string Target)
     {
-        public PolicyDecision? Decision { get; init; }
-        public EgressResult Egress { get; init; }
-        public string? Sni { get; init; }
-        public long BytesUp { get; init; }
-        public long BytesDown { get; init; }
+        public string? User { get; set; } = User;
+        public PolicyDecision? Decision { get; set; }
+        public EgressResult Egress { get; set; }
+        public string? Sni { get; set; }
+        public long BytesUp { get; set; }
+        public long BytesDown { get; set; }
     }
 
     private static partial class Log
