@@ -18,8 +18,10 @@ internal static class BenchSubjects
 /// <param name="Errors">Failed requests; a cell with any makes the figure invalid.</param>
 /// <param name="ServerCpuMicroseconds">CPU time (user and system) the proxy process spent per request or tunnel in the cell;
 /// null for the direct subject.</param>
+/// <param name="AllocatedBytes">Bytes the proxy instance allocated on its managed heap per request or tunnel in the cell, from its
+/// <c>/metrics</c>; null for Squid and the direct subject.</param>
 internal sealed record BenchCell(string Figure, string Subject, int Round, double Value, double? P99Milliseconds, long Requests, long Errors, string? ErrorDetail,
-    double? ServerCpuMicroseconds = null);
+    double? ServerCpuMicroseconds = null, double? AllocatedBytes = null);
 
 /// <summary>One line of the table: the medians across rounds, the ratio the target is about, and whether it is met.</summary>
 /// <param name="Reference">The subject the ratio divides by (squid or direct); null for an absolute target.</param>

@@ -328,10 +328,13 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                 }
 
                 var cpuBefore = server?.CpuTime();
+                var allocatedBefore = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
                 var result = await WrkLoad.RunAsync(script, target, connections, options.CellDuration, cancellationToken).ConfigureAwait(false);
+                var allocatedAfter = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
                 var value = figure == BenchFigures.Http1k ? result.RequestsPerSecond : result.MegabytesPerSecond;
                 return new BenchCell(figure, subject, round, value, result.P99Milliseconds, result.Requests, result.Errors,
-                    result.Errors > 0 ? result.DescribeErrors() : null, CpuPer(server, cpuBefore, result.Requests));
+                    result.Errors > 0 ? result.DescribeErrors() : null, CpuPer(server, cpuBefore, result.Requests),
+                    ProxyAllocations.PerRequest(allocatedBefore, allocatedAfter, result.Requests));
             }
 
             default:
@@ -341,7 +344,9 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                     ? string.Create(CultureInfo.InvariantCulture, $"https://127.0.0.1:{workspace.OriginHttpsPort}{path}")
                     : $"https://{workspace.HttpsAuthority}{path}";
                 var cpuBefore = server?.CpuTime();
+                var allocatedBefore = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
                 var run = await RunLoadAsync(scenario, url, through, users, options, workspace, cancellationToken).ConfigureAwait(false);
+                var allocatedAfter = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
                 var result = run.Results[0];
                 var errors = result.Errors.Values.Sum();
                 var value = figure == BenchFigures.Https10m ? result.ThroughputMBps : result.AchievedRate;
@@ -349,10 +354,13 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                 var served = result.SucceededIncludingWarmUp + result.FailedIncludingWarmUp;
                 return new BenchCell(figure, subject, round, value, result.Uncorrected.P99Ms, result.Requests, errors,
                     errors > 0 ? string.Join(", ", result.Errors.Where(e => e.Value > 0).Select(e => $"{e.Key} {e.Value}")) : null,
-                    CpuPer(server, cpuBefore, served));
+                    CpuPer(server, cpuBefore, served), ProxyAllocations.PerRequest(allocatedBefore, allocatedAfter, served));
             }
         }
     }
+
+    private static async Task<double?> AllocatedAsync(string subject, BenchWorkspace workspace, CancellationToken cancellationToken) =>
+        subject == BenchSubjects.Proxy ? await ProxyAllocations.ReadAsync(workspace.ProxyAdminPort, cancellationToken).ConfigureAwait(false) : null;
 
     private static double? CpuPer(BenchProcess? server, TimeSpan? before, long requests) =>
         server is null || before is null || requests <= 0 ? null : (server.CpuTime() - before.Value).TotalMicroseconds / requests;

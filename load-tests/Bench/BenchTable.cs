@@ -25,6 +25,7 @@ internal static class BenchTable
             c => c.Value, BenchSubjects.Squid, 2.0, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Http1k, "  its p99 latency", "ms", c => c.P99Milliseconds, BenchSubjects.Squid, 1.0, atLeast: false);
         AddCpu(rows, cells, BenchFigures.Http1k, "  proxy CPU per request", "µs");
+        AddAllocated(rows, cells, BenchFigures.Http1k, "  proxy allocated per request", "B");
         AddLoad(rows, cells, failures, BenchFigures.Http10m, $"plain HTTP, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Https10m, $"HTTPS through CONNECT, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
@@ -32,6 +33,7 @@ internal static class BenchTable
         AddLoad(rows, cells, failures, BenchFigures.NewTunnels, $"new tunnels (CONNECT, 200, TLS, GET, close), {BenchOptions.NewTunnelUsers} users", "/s",
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddCpu(rows, cells, BenchFigures.NewTunnels, "  proxy CPU per tunnel", "µs");
+        AddAllocated(rows, cells, BenchFigures.NewTunnels, "  proxy allocated per tunnel", "B");
         if (idle is not null)
         {
             var count = idle.Opened.ToString("N0", CultureInfo.InvariantCulture);
@@ -130,6 +132,15 @@ internal static class BenchTable
         }
 
         rows.Add(new BenchRow(figure, title, unit, proxy, squid, null, BenchSubjects.Squid, proxy is { } p && squid is { } s && s > 0 ? p / s : null, "", null, null));
+    }
+
+    /// <summary>An informational line: what the proxy instance allocated per request, which sets how often it collects garbage.</summary>
+    private static void AddAllocated(List<BenchRow> rows, IReadOnlyList<BenchCell> cells, string figure, string title, string unit)
+    {
+        if (Median(cells, figure, BenchSubjects.Proxy, c => c.AllocatedBytes) is { } proxy)
+        {
+            rows.Add(new BenchRow(figure, title, unit, proxy, null, null, null, null, "", null, null));
+        }
     }
 
     private static double? Median(IReadOnlyList<BenchCell> cells, string figure, string subject, Func<BenchCell, double?> measure)

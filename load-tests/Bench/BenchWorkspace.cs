@@ -27,10 +27,12 @@ internal sealed class BenchWorkspace : IDisposable
         OriginHttpsPort = FreePort();
         ProxyPort = FreePort();
         SquidPort = FreePort();
-        while (SquidPort == ProxyPort || new[] { OriginHttpPort, OriginHttpsPort }.Contains(SquidPort) || new[] { OriginHttpPort, OriginHttpsPort }.Contains(ProxyPort))
+        ProxyAdminPort = FreePort();
+        while (new[] { OriginHttpPort, OriginHttpsPort, ProxyPort, SquidPort, ProxyAdminPort }.Distinct().Count() < 5)
         {
             ProxyPort = FreePort();
             SquidPort = FreePort();
+            ProxyAdminPort = FreePort();
         }
     }
 
@@ -39,6 +41,9 @@ internal sealed class BenchWorkspace : IDisposable
     public int OriginHttpsPort { get; }
     public int ProxyPort { get; }
     public int SquidPort { get; }
+
+    /// <summary>The proxy's admin listener, for its <c>/metrics</c>; the idle-tunnel proxy has none.</summary>
+    public int ProxyAdminPort { get; }
 
     public string ContentDirectory => Path.Combine(Directory, "www");
     public string CaFile => Path.Combine(Directory, "ca.pem");
@@ -190,7 +195,7 @@ internal sealed class BenchWorkspace : IDisposable
             ["Proxy"] = new JsonObject
             {
                 ["Listen"] = new JsonArray($"127.0.0.1:{ProxyPort.ToString(CultureInfo.InvariantCulture)}"),
-                ["AdminListen"] = "",
+                ["AdminListen"] = idleTunnels ? "" : $"127.0.0.1:{ProxyAdminPort.ToString(CultureInfo.InvariantCulture)}",
                 ["AccessLog"] = new JsonObject { ["Format"] = "squid", ["Path"] = ProxyAccessLog },
                 ["Dns"] = new JsonObject { ["Hosts"] = new JsonObject { [OriginName] = new JsonArray("127.0.0.1") } },
                 // The idle-tunnel figure holds 10,000 tunnels from one client.

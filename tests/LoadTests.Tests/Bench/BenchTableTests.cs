@@ -123,6 +123,42 @@ public sealed class BenchTableTests
     }
 
     [Fact]
+    public void Rows_ProxyAllocations_AddAProxyOnlyLineUnderTheCpuLine()
+    {
+        var cells = SmallRounds().Select(c => c.Subject == BenchSubjects.Proxy
+            ? c with { ServerCpuMicroseconds = 30, AllocatedBytes = 3000 + (100 * c.Round) }
+            : c with { ServerCpuMicroseconds = c.Subject == BenchSubjects.Squid ? 80 : null }).ToList();
+
+        var rows = BenchTable.Rows(cells, null, null, NoFailures);
+
+        var allocated = rows[3];
+        Assert.Equal(("  proxy allocated per request", "B"), (allocated.Title, allocated.Unit));
+        Assert.Equal(3200.0, allocated.Proxy);
+        Assert.Equal((null, null, null, null), (allocated.Squid, allocated.Ratio, allocated.Met, allocated.Reference));
+        Assert.DoesNotContain(rows, r => r.Title == "  proxy allocated per tunnel");
+    }
+
+    [Theory]
+    [InlineData("# TYPE dotnet_gc_allocated_bytes_total counter\ndotnet_gc_allocated_bytes_total 123456789\n", 123456789.0)]
+    [InlineData("dotnet_gc_allocated_bytes_total_other 5\ndotnet_gc_allocated_bytes_total 1.5e9\r\n", 1.5e9)]
+    [InlineData("proxy_requests_total 3\n", null)]
+    [InlineData("dotnet_gc_allocated_bytes_total NaNx\n", null)]
+    public void ProxyAllocations_Parse_ReadsTheUnlabelledSample(string exposition, double? expected)
+    {
+        Assert.Equal(expected, ProxyAllocations.Parse(exposition));
+    }
+
+    [Fact]
+    public void ProxyAllocations_PerRequest_NeedsBothReadingsAndRequests()
+    {
+        Assert.Equal(250.0, ProxyAllocations.PerRequest(1000, 3500, 10));
+        Assert.Null(ProxyAllocations.PerRequest(null, 3500, 10));
+        Assert.Null(ProxyAllocations.PerRequest(1000, null, 10));
+        Assert.Null(ProxyAllocations.PerRequest(1000, 3500, 0));
+        Assert.Null(ProxyAllocations.PerRequest(3500, 1000, 10));
+    }
+
+    [Fact]
     public void Text_AlignsColumnsAndPutsNotesUnderTheirRow()
     {
         var cells = SmallRounds();
