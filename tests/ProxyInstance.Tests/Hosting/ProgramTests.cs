@@ -54,6 +54,17 @@ public sealed class ProgramTests
         Assert.Contains("$.Proxy.Policy.DefaultAction", process.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void RuntimeConfig_ServerGcWithoutDynamicAdaptation()
+    {
+        // What docs/configuration.md promises: server GC, DATAS off. The runtime reads both from this file at start-up.
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ProxyInstance.runtimeconfig.json")));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        Assert.True(properties.GetProperty("System.GC.Server").GetBoolean());
+        Assert.Equal(0, properties.GetProperty("System.GC.DynamicAdaptationMode").GetInt32());
+    }
+
     [Theory]
     [InlineData("Listen")]
     [InlineData("AdminListen")]
