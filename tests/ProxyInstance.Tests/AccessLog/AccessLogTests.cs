@@ -13,18 +13,12 @@ public sealed class AccessLogTests
     public async Task JsonFormat_OneObjectPerRequestWithDecisionRuleAndTimings()
     {
         await using var origin = await OriginServer.StartAsync();
-        var accessLog = Path.Combine(Path.GetTempPath(), $"egress-json-{Guid.NewGuid():N}.log");
-        var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
-            p["AccessLog"] = new JsonObject { ["Format"] = "json", ["Path"] = accessLog });
-        await using (var proxy = await ProxyServer.StartAsync(config, new TestNetwork()))
+        var lines = await JsonLinesAsync(origin, async client =>
         {
-            using var client = proxy.CreateClient();
             (await client.GetAsync($"http://www.example.com:{origin.Port}/bytes/123", Token)).Dispose();
             (await client.GetAsync("http://www.example.com:1/", Token)).Dispose();
-        }
+        });
 
-        // Disposing the proxy drains the log queue, so every line is on disk now.
-        var lines = await File.ReadAllLinesAsync(accessLog, Token);
         Assert.Equal(2, lines.Length);
         using var allowed = JsonDocument.Parse(lines[0]);
         using var denied = JsonDocument.Parse(lines[1]);
@@ -41,28 +35,22 @@ public sealed class AccessLogTests
         Assert.Equal("deny", d.GetProperty("decision").GetString());
         Assert.Equal("ERR_ACCESS_DENIED", d.GetProperty("error").GetString());
         Assert.Equal(JsonValueKind.Null, d.GetProperty("upstream").ValueKind);
-        File.Delete(accessLog);
     }
 
     [Fact]
     public async Task JsonFormat_ReusedOriginConnection_EveryRequestNamesItsUpstream()
     {
         await using var origin = await OriginServer.StartAsync();
-        var accessLog = Path.Combine(Path.GetTempPath(), $"egress-json-{Guid.NewGuid():N}.log");
-        var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
-            p["AccessLog"] = new JsonObject { ["Format"] = "json", ["Path"] = accessLog });
-        await using (var proxy = await ProxyServer.StartAsync(config, new TestNetwork()))
+        var lines = await JsonLinesAsync(origin, async client =>
         {
-            using var client = proxy.CreateClient();
             for (var i = 0; i < 3; i++)
             {
                 (await client.GetAsync($"http://www.example.com:{origin.Port}/bytes/{i + 1}", Token)).Dispose();
             }
-        }
+        });
 
         Assert.Equal(1, origin.Connections);
-        var entries = (await File.ReadAllLinesAsync(accessLog, Token)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        File.Delete(accessLog);
+        var entries = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(3, entries.Count);
         Assert.All(entries, e => Assert.Equal("127.0.0.1", e.GetProperty("upstream").GetString()));
 
@@ -70,6 +58,29 @@ public sealed class AccessLogTests
         Assert.True(entries[0].GetProperty("connect_ms").GetDouble() > 0);
         Assert.All(entries.Skip(1), e => Assert.Equal(0, e.GetProperty("connect_ms").GetDouble()));
         Assert.All(entries.Skip(1), e => Assert.Equal(0, e.GetProperty("dns_ms").GetDouble()));
+    }
+
+    /// <summary>Runs <paramref name="requests"/> through a proxy that logs JSON, stops it and returns the log's lines.</summary>
+    private static async Task<string[]> JsonLinesAsync(OriginServer origin, Func<HttpClient, Task> requests)
+    {
+        var accessLog = Path.Combine(Path.GetTempPath(), $"egress-json-{Guid.NewGuid():N}.log");
+        var config = ProxyServer.Config(ProxyServer.AllowAll(origin.Port), customize: p =>
+            p["AccessLog"] = new JsonObject { ["Format"] = "json", ["Path"] = accessLog });
+        try
+        {
+            await using (var proxy = await ProxyServer.StartAsync(config, new TestNetwork()))
+            {
+                using var client = proxy.CreateClient();
+                await requests(client);
+            }
+
+            // Disposing the proxy drains the log queue, so every line is on disk now.
+            return await File.ReadAllLinesAsync(accessLog, Token);
+        }
+        finally
+        {
+            File.Delete(accessLog);
+        }
     }
 
     [Theory]
