@@ -121,8 +121,8 @@ internal sealed class TunnelConnectionMiddleware
                     ConnectParseError.UnsupportedVersion => ProxyError.VersionNotSupported,
                     _ => ProxyError.InvalidRequest,
                 };
-                var sent = await _tunnels.RejectAsync(sink, error, "-", Describe(parseError), settings, _tunnels.DrainExpired).ConfigureAwait(false);
-                _tunnels.Complete(new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-") { BytesDown = sent }, error, Describe(parseError));
+                await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-"), error, Describe(parseError), settings,
+                    _tunnels.DrainExpired).ConfigureAwait(false);
                 return;
             }
 
@@ -139,8 +139,8 @@ internal sealed class TunnelConnectionMiddleware
             }
             catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
             {
-                var sent = await _tunnels.RejectAsync(sink, ProxyError.RequestHeadersTimeout, "-", null, settings, _tunnels.DrainExpired).ConfigureAwait(false);
-                _tunnels.Complete(new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-") { BytesDown = sent }, ProxyError.RequestHeadersTimeout, null);
+                await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-"), ProxyError.RequestHeadersTimeout, null, settings,
+                    _tunnels.DrainExpired).ConfigureAwait(false);
                 return;
             }
             catch (OperationCanceledException)
@@ -152,8 +152,8 @@ internal sealed class TunnelConnectionMiddleware
         if (!admitted)
         {
             var detail = TooManyConnectionsDetail(startup.MaxConnections);
-            var sent = await _tunnels.RejectAsync(sink, ProxyError.TooManyConnections, request!.RawAuthority, detail, settings, _tunnels.DrainExpired, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-            _tunnels.Complete(new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request.RawAuthority) { BytesDown = sent }, ProxyError.TooManyConnections, detail);
+            await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request!.RawAuthority), ProxyError.TooManyConnections, detail,
+                settings, _tunnels.DrainExpired, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             return;
         }
 

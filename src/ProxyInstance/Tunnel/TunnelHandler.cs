@@ -103,14 +103,11 @@ internal sealed partial class TunnelHandler(
         // Not ConnectionClosed: Kestrel fires it when the client half-closes, which a client may do right
         // after sending its payload; dialling is bounded by the connect timeout instead.
         var closed = drain.DrainExpired;
-        var target = request.RawAuthority;
         var client = log.Client ?? IPAddress.None;
         if (!limits.TryTakeRequest(client, settings.RequestRatePerClient, out var wait))
         {
             var detail = RateDetail(settings);
-            var sent = await RejectAsync(sink, ProxyError.RateLimited, target, detail, settings, closed, wait).ConfigureAwait(false);
-            log.BytesDown = sent;
-            Complete(log, ProxyError.RateLimited, detail);
+            await RefuseAsync(sink, log, ProxyError.RateLimited, detail, settings, closed, wait).ConfigureAwait(false);
             return;
         }
 
@@ -119,9 +116,7 @@ internal sealed partial class TunnelHandler(
         {
             if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
             {
-                var sent = await RejectAsync(sink, ProxyError.AuthenticationRequired, target, null, settings, closed).ConfigureAwait(false);
-                log.BytesDown = sent;
-                Complete(log, ProxyError.AuthenticationRequired, null);
+                await RefuseAsync(sink, log, ProxyError.AuthenticationRequired, null, settings, closed).ConfigureAwait(false);
                 return;
             }
 
@@ -133,9 +128,7 @@ internal sealed partial class TunnelHandler(
         if (kind == HostKind.Invalid)
         {
             var detail = $"'{request.Host}' is not a valid host name or address";
-            var sent = await RejectAsync(sink, ProxyError.InvalidRequest, target, detail, settings, closed).ConfigureAwait(false);
-            log.BytesDown = sent;
-            Complete(log, ProxyError.InvalidRequest, detail);
+            await RefuseAsync(sink, log, ProxyError.InvalidRequest, detail, settings, closed).ConfigureAwait(false);
             return;
         }
 
@@ -146,18 +139,14 @@ internal sealed partial class TunnelHandler(
         if (!decision.IsAllowed)
         {
             var detail = PolicyDetail(decision);
-            var sent = await RejectAsync(sink, ProxyError.AccessDenied, target, detail, settings, closed).ConfigureAwait(false);
-            log.BytesDown = sent;
-            Complete(log, ProxyError.AccessDenied, detail);
+            await RefuseAsync(sink, log, ProxyError.AccessDenied, detail, settings, closed).ConfigureAwait(false);
             return;
         }
 
         if (!limits.TryOpenTunnel(client, settings.MaxTunnelsPerClient))
         {
             var detail = $"this client has {settings.MaxTunnelsPerClient} tunnels open, the most Limits:MaxTunnelsPerClient allows";
-            var sent = await RejectAsync(sink, ProxyError.TooManyTunnels, target, detail, settings, closed).ConfigureAwait(false);
-            log.BytesDown = sent;
-            Complete(log, ProxyError.TooManyTunnels, detail);
+            await RefuseAsync(sink, log, ProxyError.TooManyTunnels, detail, settings, closed).ConfigureAwait(false);
             return;
         }
 
@@ -185,9 +174,7 @@ internal sealed partial class TunnelHandler(
         log.Egress = egress;
         if (!egress.Succeeded)
         {
-            var sent = await RejectAsync(sink, egress.Error, target, egress.Detail, settings, closed).ConfigureAwait(false);
-            log.BytesDown = sent;
-            Complete(log, egress.Error, egress.Detail);
+            await RefuseAsync(sink, log, egress.Error, egress.Detail, settings, closed).ConfigureAwait(false);
             return;
         }
 
@@ -298,22 +285,23 @@ internal sealed partial class TunnelHandler(
     private static bool SameName(string a, string b) =>
         a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Sends the error response and returns how many bytes reached the client, for the access log.</summary>
-    internal async Task<long> RejectAsync(ClientSink sink, ProxyError error, string target, string? detail, RuntimeSettings settings, CancellationToken closed,
+    /// <summary>Sends the error response for <paramref name="log"/>'s target and writes the access log line with the bytes that reached the client.</summary>
+    internal async Task RefuseAsync(ClientSink sink, TunnelLog log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed,
         TimeSpan? retryAfter = null)
     {
         metrics.RecordError(ProxyErrorResponses.Code(error));
-        var response = ProxyErrorResponses.RawResponse(error, target, detail, settings.Realm, retryAfter);
+        var response = ProxyErrorResponses.RawResponse(error, log.Target, detail, settings.Realm, retryAfter);
         try
         {
             await sink.SendAsync(response, closed).ConfigureAwait(false);
-            return response.Length;
+            log.BytesDown = response.Length;
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
         {
-            Log.ClientGone(logger, target);
-            return 0;
+            Log.ClientGone(logger, log.Target);
         }
+
+        Complete(log, error, detail);
     }
 
     /// <summary>Writes the tunnel's access log line; the status comes from the outcome, mapped in one place.</summary>
