@@ -65,7 +65,10 @@ internal sealed class TunnelRelay
         var up = PumpUpAsync(stop);
         var down = PumpDownAsync(stop);
         await Task.WhenAll(up, down).ConfigureAwait(false);
-        await stop.CancelAsync().ConfigureAwait(false);
+
+        // Cancel, not CancelAsync: the only callback left is the watchdog's delay, and ending it here costs less
+        // than handing it to the thread pool, which woke a worker for every tunnel that closed.
+        stop.Cancel();
         await watchdog.ConfigureAwait(false);
         if (abort.IsCancellationRequested)
         {
