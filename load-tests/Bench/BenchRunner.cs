@@ -230,6 +230,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
             Medians of {settings.Rounds} interleaved rounds of {settings.CellDurationSeconds:0.#} s cells (after {settings.WarmUpSeconds:0.#} s of warm-up each),
             on {environment.ProcessorCount} CPUs, {environment.Kernel}, {environment.DotNet}, commit {environment.Commit ?? "unknown"};
             {settings.Squid}, {settings.Nginx}, {settings.Wrk}.
+            The proxy instance runs with `SocketThreads: {BenchWorkspace.ProxySocketThreads}`, as Squid runs one worker; every process shares the same CPUs.
             Command: `{environment.Command}`
 
             """);

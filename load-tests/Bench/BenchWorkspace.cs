@@ -20,6 +20,11 @@ internal sealed class BenchWorkspace : IDisposable
     public const int SmallBytes = 1024;
     public const int BulkBytes = 10 * 1024 * 1024;
 
+    /// <summary>The proxy's socket threads (its event loops, with inline completions): one, as Squid runs one worker.
+    /// Both share this machine's processors with wrk, the load generator and nginx; a second event loop there only
+    /// competes with them for the same cores (see docs/configuration.md, SocketThreads).</summary>
+    public const int ProxySocketThreads = 1;
+
     private BenchWorkspace(string directory)
     {
         Directory = directory;
@@ -200,6 +205,7 @@ internal sealed class BenchWorkspace : IDisposable
                 ["Dns"] = new JsonObject { ["Hosts"] = new JsonObject { [OriginName] = new JsonArray("127.0.0.1") } },
                 // The idle-tunnel figure holds 10,000 tunnels from one client.
                 ["Limits"] = new JsonObject { ["MaxConnections"] = 20_000 },
+                ["SocketThreads"] = ProxySocketThreads,
                 ["Policy"] = new JsonObject
                 {
                     ["DefaultAction"] = "Deny",

@@ -44,10 +44,7 @@ internal static class Program
             return 0;
         }
 
-        if (settings.InlineSocketCompletions)
-        {
-            InlineSocketCompletions.Enable();
-        }
+        SocketRuntime.Apply(settings);
 
         await using var app = ProxyApplication.Build(settings, source, loaded.Configuration);
         try

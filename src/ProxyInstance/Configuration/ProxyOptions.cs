@@ -32,6 +32,10 @@ internal sealed class ProxyOptions
     /// <summary>Run request and tunnel code on the threads that wait for socket events instead of handing each event to
     /// the thread pool. The default is <c>true</c>.</summary>
     public bool? InlineSocketCompletions { get; set; }
+
+    /// <summary>How many threads wait for socket events (and, inline, run the proxy's code). The default is one per
+    /// processor.</summary>
+    public int? SocketThreads { get; set; }
 }
 
 internal sealed class PolicyOptions

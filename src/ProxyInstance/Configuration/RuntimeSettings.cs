@@ -22,6 +22,9 @@ internal enum AccessLogFormat
 internal sealed class RuntimeSettings
 {
     public const int DefaultPort = 3128;
+
+    /// <summary>The most socket threads <c>SocketThreads</c> accepts: far more than any instance has processors.</summary>
+    public const int MaxSocketThreads = 256;
     public static readonly IPEndPoint DefaultListen = new(IPAddress.Any, DefaultPort);
     public static readonly IPEndPoint DefaultAdminListen = new(IPAddress.Loopback, 9128);
 
@@ -53,6 +56,9 @@ internal sealed class RuntimeSettings
 
     /// <summary>Whether socket completions run request code inline, on the socket threads (see docs/configuration.md).</summary>
     public required bool InlineSocketCompletions { get; init; }
+
+    /// <summary>How many socket threads the runtime starts; <c>null</c> leaves it to .NET (one per processor, inline).</summary>
+    public required int? SocketThreads { get; init; }
     public required FrozenDictionary<string, IPAddress[]> StaticHosts { get; init; }
     public required AccessLogFormat AccessLogFormat { get; init; }
     public required string? AccessLogPath { get; init; }
@@ -204,6 +210,11 @@ internal sealed class RuntimeSettings
             errors.Add(new ConfigError($"{root}:Limits:MaxConnections", $"{maxConnections} must be at least 1."));
         }
 
+        if (options.SocketThreads is < 1 or > MaxSocketThreads)
+        {
+            errors.Add(new ConfigError($"{root}:SocketThreads", $"{options.SocketThreads} is out of range: use 1 to {MaxSocketThreads} threads, or leave it out for one per processor."));
+        }
+
         var limits = options.Limits;
         if (limits.MaxTunnelsPerClient is < 1)
         {
@@ -288,6 +299,7 @@ internal sealed class RuntimeSettings
             ClientHelloTimeout = hello,
             DrainTimeout = drain,
             InlineSocketCompletions = options.InlineSocketCompletions ?? true,
+            SocketThreads = options.SocketThreads,
             StaticHosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             AccessLogFormat = format,
             AccessLogPath = logPath,
@@ -332,6 +344,11 @@ internal sealed class RuntimeSettings
         if (InlineSocketCompletions != other.InlineSocketCompletions)
         {
             yield return "InlineSocketCompletions";
+        }
+
+        if (SocketThreads != other.SocketThreads)
+        {
+            yield return "SocketThreads";
         }
     }
 

@@ -310,6 +310,37 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_SocketThreads_IsLeftToTheRuntimeByDefaultAndRestartOnly()
+    {
+        var (defaults, errors) = Load("""{ "Proxy": { "Headers": { "AddVia": false } } }""");
+        var (one, oneErrors) = Load("""{ "Proxy": { "SocketThreads": 1 } }""");
+
+        Assert.Empty(errors);
+        Assert.Empty(oneErrors);
+        Assert.Null(defaults!.SocketThreads);
+        Assert.Equal(1, one!.SocketThreads);
+        Assert.Equal(["SocketThreads"], defaults.RestartOnlyDifferences(one));
+    }
+
+    [Theory]
+    [InlineData("0", "0 is out of range: use 1 to 256 threads, or leave it out for one per processor.")]
+    [InlineData("-2", "-2 is out of range: use 1 to 256 threads, or leave it out for one per processor.")]
+    [InlineData("257", "257 is out of range: use 1 to 256 threads, or leave it out for one per processor.")]
+    [InlineData("\"two\"", null)]
+    public void Load_SocketThreadsNotACount_IsAnError(string value, string? message)
+    {
+        var (settings, errors) = Load($$"""{ "Proxy": { "SocketThreads": {{value}} } }""");
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:SocketThreads", error.Path);
+        if (message is not null)
+        {
+            Assert.Equal(message, error.Message);
+        }
+    }
+
+    [Fact]
     public void Load_MissingFile_SaysSo()
     {
         var source = new ConfigSource("/nonexistent/proxy.json", UseEnvironment: false);

@@ -37,8 +37,9 @@ internal sealed class ProxyProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        // A clean environment for the proxy's own settings: only what the test sets.
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Proxy__", StringComparison.OrdinalIgnoreCase)).ToList())
+        // A clean environment for the proxy's own settings and the runtime's socket variables: only what the test sets.
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Proxy__", StringComparison.OrdinalIgnoreCase)
+                     || k.StartsWith("DOTNET_SYSTEM_NET_SOCKETS_", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(key);
         }
