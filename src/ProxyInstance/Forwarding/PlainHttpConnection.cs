@@ -1,6 +1,8 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace EgressLab.ProxyInstance.Forwarding;
@@ -13,9 +15,12 @@ namespace EgressLab.ProxyInstance.Forwarding;
 /// (dotnet/aspnetcore #21953).
 /// </summary>
 /// <remarks>
-/// Kestrel aborts a connection as soon as the client's side of it closes (<see cref="ConnectionContext.ConnectionClosed"/>).
-/// A tunnel must survive the client's half-close, so once the connection is handed over that signal no
-/// longer reaches Kestrel; until then it passes straight through.
+/// Kestrel aborts a connection, its response included, as soon as the client's side of it closes
+/// (<see cref="ConnectionContext.ConnectionClosed"/>). A client may send a request and then half-close
+/// (<c>shutdown(SHUT_WR)</c>, as <c>nc -N</c> does); it still reads the answer (RFC 9112 §9.6: closing is done in
+/// stages). So the signal reaches Kestrel only when the client's side failed (a reset), not when it merely sent
+/// FIN: Kestrel then reads end of input after the request, answers it and closes. A tunnel must survive the
+/// client's half-close too, so once the connection is handed over the signal never reaches Kestrel.
 /// </remarks>
 internal sealed class PlainHttpConnection : ConnectionContext
 {
@@ -23,6 +28,7 @@ internal sealed class PlainHttpConnection : ConnectionContext
     private readonly DetachableOutput _output;
     private readonly CancellationTokenSource _closed = new();
     private readonly CancellationTokenRegistration _innerClosed;
+    private readonly Socket? _socket;
     private volatile bool _handedOver;
 
     public PlainHttpConnection(ConnectionContext inner, int headRecordLimit)
@@ -34,6 +40,7 @@ internal sealed class PlainHttpConnection : ConnectionContext
         Transport = new DuplexPipe(Recorder, _output);
         inner.Features.Set(this);
         inner.Features.Set(Recorder);
+        _socket = inner.Features.Get<IConnectionSocketFeature>()?.Socket;
         _innerClosed = inner.ConnectionClosed.UnsafeRegister(static state => ((PlainHttpConnection)state!).OnInnerClosed(), this);
     }
 
@@ -102,7 +109,7 @@ internal sealed class PlainHttpConnection : ConnectionContext
 
     private void OnInnerClosed()
     {
-        if (!_handedOver)
+        if (!_handedOver && !ClientSocketState.PeerOnlyHalfClosed(_socket))
         {
             _closed.Cancel();
         }

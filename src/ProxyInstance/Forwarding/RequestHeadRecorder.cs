@@ -32,6 +32,10 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
     private volatile bool _recording = true;
     private volatile bool _handedOver;
 
+    // The client's FIN arrived with bytes the reader has not looked at yet; see Deliver.
+    private bool _endHeld;
+    private bool _endDue;
+
     public RequestHeadRecorder(PipeReader inner, int limit)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 64);
@@ -166,6 +170,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         }
 
         Record(consumed);
+        NoteExamined(consumed);
         _inner.AdvanceTo(consumed);
     }
 
@@ -177,6 +182,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         }
 
         Record(consumed);
+        NoteExamined(examined);
         _inner.AdvanceTo(consumed, examined);
     }
 
@@ -203,9 +209,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         var pending = _inner.ReadAsync(cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
-            var result = pending.Result;
-            _lastRead = result.Buffer;
-            return new ValueTask<ReadResult>(result);
+            return new ValueTask<ReadResult>(Deliver(pending.Result));
         }
 
         return AwaitRead(pending);
@@ -224,7 +228,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
             return false;
         }
 
-        _lastRead = result.Buffer;
+        result = Deliver(result);
         return true;
     }
 
@@ -241,9 +245,34 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> AwaitRead(ValueTask<ReadResult> pending)
     {
-        var result = await pending.ConfigureAwait(false);
+        return Deliver(await pending.ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Hands a read to Kestrel, holding back the end of input while the reader has not yet looked at every byte that
+    /// came with it. Kestrel fails a request body whose last bytes arrive in the same read as the client's FIN
+    /// ("Unexpected end of request content"), although the body is whole: a client that sends its request and then
+    /// half-closes (RFC 9112 §9.6) would lose a complete request. Once the reader has examined everything and reads
+    /// again, the end is reported, so a truly cut request still fails and no reader waits for bytes that cannot come.
+    /// </summary>
+    private ReadResult Deliver(ReadResult result)
+    {
         _lastRead = result.Buffer;
-        return result;
+        if (!result.IsCompleted || result.Buffer.IsEmpty || result.IsCanceled || _endDue)
+        {
+            return result;
+        }
+
+        _endHeld = true;
+        return new ReadResult(result.Buffer, isCanceled: false, isCompleted: false);
+    }
+
+    private void NoteExamined(SequencePosition examined)
+    {
+        if (_endHeld && _lastRead.Slice(examined).IsEmpty)
+        {
+            _endDue = true;
+        }
     }
 
     private void Record(SequencePosition consumed)

@@ -50,7 +50,10 @@ internal sealed class TunnelConnectionMiddleware
     {
         var settings = _settings.Current;
         var input = connection.Transport.Input;
-        using var headTimeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        // Not linked to ConnectionClosed: Kestrel fires it when the client half-closes, and a client may send its
+        // request and then half-close (RFC 9112 §9.6); it still gets its answer. A client that left is seen as the
+        // end of input, or as a reset.
+        using var headTimeout = new CancellationTokenSource();
         // Restart-only, like Kestrel's own limits on the plain-HTTP path: taken from the startup settings.
         var startup = _settings.Startup;
         headTimeout.CancelAfter(startup.RequestHeadersTimeout);
@@ -62,9 +65,9 @@ internal sealed class TunnelConnectionMiddleware
             {
                 result = await input.ReadAsync(headTimeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
             {
-                // Nothing arrived in time (or the client left): close quietly, as Kestrel does for an idle connection.
+                // Nothing arrived in time, or the client reset: close quietly, as Kestrel does for an idle connection.
                 return;
             }
 
@@ -137,14 +140,15 @@ internal sealed class TunnelConnectionMiddleware
             {
                 result = await input.ReadAsync(headTimeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-"), ProxyError.RequestHeadersTimeout, null, settings,
                     _tunnels.DrainExpired).ConfigureAwait(false);
                 return;
             }
-            catch (OperationCanceledException)
+            catch (IOException)
             {
+                // The client reset before its request head was complete.
                 return;
             }
         }
