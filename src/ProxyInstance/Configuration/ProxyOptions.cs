@@ -52,6 +52,13 @@ internal sealed class PolicyOptions
     /// <summary><c>true</c>/<c>Require</c>, <c>AllowMissing</c> or <c>false</c>/<c>Off</c>: whether a tunnel's TLS SNI must match the CONNECT host. The default is <c>Require</c>.</summary>
     public string? RequireSniMatch { get; set; }
 
+    /// <summary>
+    /// <c>Deny</c> or <c>Allow</c>: what happens to a tunnel whose first bytes are neither a TLS ClientHello nor an
+    /// HTTP/1.x request, or in which the destination speaks first. The default is <c>Deny</c> when
+    /// <see cref="RequireSniMatch"/> is <c>Require</c> and <c>Allow</c> when it is <c>AllowMissing</c>.
+    /// </summary>
+    public string? OtherTunnelProtocols { get; set; }
+
     /// <summary>Rules, evaluated in order; the first that matches decides.</summary>
     public List<RuleOptions> Rules { get; set; } = [];
 }

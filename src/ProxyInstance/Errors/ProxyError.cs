@@ -53,8 +53,14 @@ internal enum ProxyError
     /// <summary>The TLS ClientHello in a tunnel named a different server than the CONNECT host, or none.</summary>
     SniMismatch,
 
-    /// <summary>The client did not send its TLS ClientHello in time, or sent something that is not TLS.</summary>
+    /// <summary>
+    /// The client did not send its TLS ClientHello (or plain HTTP/1.x request) in time, or sent a protocol that
+    /// <c>Policy:OtherTunnelProtocols</c> does not allow.
+    /// </summary>
     ClientHelloInvalid,
+
+    /// <summary>A plain HTTP/1.x request inside a tunnel named a different host or port than the CONNECT target, or none.</summary>
+    TunnelHostMismatch,
 
     /// <summary>The connection arrived while <c>Limits:MaxConnections</c> client connections were open.</summary>
     TooManyConnections,

@@ -17,7 +17,7 @@ internal static class ProxyErrorResponses
         ProxyError.RequestHeadersTimeout or ProxyError.RequestBodyTimeout => StatusCodes.Status408RequestTimeout,
         ProxyError.AuthenticationRequired => StatusCodes.Status407ProxyAuthenticationRequired,
         ProxyError.AccessDenied or ProxyError.DestinationPrivate or ProxyError.SniMismatch or ProxyError.ClientHelloInvalid
-            => StatusCodes.Status403Forbidden,
+            or ProxyError.TunnelHostMismatch => StatusCodes.Status403Forbidden,
         ProxyError.DnsFailure or ProxyError.ConnectFailed or ProxyError.UpstreamFailed => StatusCodes.Status502BadGateway,
         ProxyError.DnsTimeout or ProxyError.ConnectTimeout or ProxyError.UpstreamTimeout => StatusCodes.Status504GatewayTimeout,
         ProxyError.TooManyConnections => StatusCodes.Status503ServiceUnavailable,
@@ -46,6 +46,7 @@ internal static class ProxyErrorResponses
         ProxyError.UpstreamTimeout => "ERR_UPSTREAM_TIMEOUT",
         ProxyError.SniMismatch => "ERR_SNI_MISMATCH",
         ProxyError.ClientHelloInvalid => "ERR_CLIENT_HELLO",
+        ProxyError.TunnelHostMismatch => "ERR_TUNNEL_HOST_MISMATCH",
         ProxyError.TooManyConnections => "ERR_TOO_MANY_CONNECTIONS",
         ProxyError.TooManyTunnels => "ERR_TOO_MANY_TUNNELS",
         ProxyError.RateLimited => "ERR_RATE_LIMITED",
@@ -57,7 +58,7 @@ internal static class ProxyErrorResponses
     {
         ProxyError.None => tunnel ? "TCP_TUNNEL" : "TCP_MISS",
         ProxyError.AuthenticationRequired or ProxyError.AccessDenied or ProxyError.DestinationPrivate
-            or ProxyError.SniMismatch or ProxyError.ClientHelloInvalid or ProxyError.TooManyConnections
+            or ProxyError.SniMismatch or ProxyError.ClientHelloInvalid or ProxyError.TunnelHostMismatch or ProxyError.TooManyConnections
             or ProxyError.TooManyTunnels or ProxyError.RateLimited => "TCP_DENIED",
         ProxyError.InvalidRequest or ProxyError.RequestHeadTooLarge or ProxyError.RequestLineTooLong
             or ProxyError.VersionNotSupported or ProxyError.RequestHeadersTimeout => "NONE_NONE",
@@ -84,6 +85,7 @@ internal static class ProxyErrorResponses
         ProxyError.UpstreamTimeout => $"The server at {target} did not answer in time.",
         ProxyError.SniMismatch => $"The TLS server name {detail ?? "(none)"} does not match the CONNECT host {target}.",
         ProxyError.ClientHelloInvalid => $"The tunnel to {target} did not start with a TLS ClientHello{Suffix(detail)}.",
+        ProxyError.TunnelHostMismatch => $"The request inside the tunnel to {target} is for {detail ?? "no host"}, not the CONNECT target; open a tunnel to that host instead.",
         ProxyError.TooManyConnections => $"The proxy is refusing new connections{Suffix(detail)}; retry later.",
         ProxyError.TooManyTunnels => $"No tunnel to {target}{Suffix(detail)}; close one and retry.",
         ProxyError.RateLimited => $"Too many requests from this client{Suffix(detail)}; retry later.",

@@ -28,6 +28,7 @@ internal sealed class ProxyMetrics : IDisposable
     private readonly Histogram<double> _dnsDuration;
     private readonly Histogram<double> _connectDuration;
     private readonly Counter<long> _sniMismatches;
+    private readonly Counter<long> _tunnelHostMismatches;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _reloads;
 
@@ -44,6 +45,8 @@ internal sealed class ProxyMetrics : IDisposable
         _dnsDuration = _meter.CreateHistogram("proxy_dns_duration_seconds", "s", "Time to resolve a destination host name.", tags: null, durationAdvice);
         _connectDuration = _meter.CreateHistogram("proxy_upstream_connect_duration_seconds", "s", "Time to open the TCP connection to an origin.", tags: null, durationAdvice);
         _sniMismatches = _meter.CreateCounter<long>("proxy_sni_mismatch_total", "{tunnel}", "Tunnels refused because the TLS SNI did not match the CONNECT host.");
+        _tunnelHostMismatches = _meter.CreateCounter<long>("proxy_tunnel_host_mismatch_total", "{tunnel}",
+            "Tunnels refused because the plain HTTP request inside named another host or port than the CONNECT target.");
         _errors = _meter.CreateCounter<long>("proxy_errors_total", "{error}", "Failed requests, by error code.");
         _reloads = _meter.CreateCounter<long>("proxy_config_reloads_total", "{reload}", "Configuration reloads, by result.");
 
@@ -84,6 +87,8 @@ internal sealed class ProxyMetrics : IDisposable
     public void RecordConnect(TimeSpan duration) => _connectDuration.Record(duration.TotalSeconds);
 
     public void SniMismatch() => _sniMismatches.Add(1);
+
+    public void TunnelHostMismatch() => _tunnelHostMismatches.Add(1);
 
     /// <summary>One failed request, by its error code (e.g. <c>ERR_DNS_FAIL</c>).</summary>
     public void RecordError(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));

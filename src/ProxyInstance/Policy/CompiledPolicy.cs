@@ -16,13 +16,15 @@ internal sealed class CompiledPolicy
         PolicyAction defaultAction,
         bool denyPrivateDestinations,
         IEnumerable<IPNetwork> allowedPrivateDestinations,
-        SniMode sniMode)
+        SniMode sniMode,
+        PolicyAction otherTunnelProtocols = PolicyAction.Deny)
     {
         _rules = [.. rules];
         _defaultDecision = defaultAction == PolicyAction.Allow ? DefaultAllowDecision : DefaultDenyDecision;
         DenyPrivateDestinations = denyPrivateDestinations;
         AllowedPrivateDestinations = [.. allowedPrivateDestinations];
         SniMode = sniMode;
+        OtherTunnelProtocols = otherTunnelProtocols;
     }
 
     /// <summary>Whether destinations with private, loopback, link-local and similar addresses are refused.</summary>
@@ -32,6 +34,12 @@ internal sealed class CompiledPolicy
     public IReadOnlyList<IPNetwork> AllowedPrivateDestinations { get; }
 
     public SniMode SniMode { get; }
+
+    /// <summary>
+    /// Whether a tunnel may carry a protocol that is neither TLS nor HTTP/1.x (or one in which the destination speaks
+    /// first), whose destination name cannot be checked. Not consulted when <see cref="SniMode"/> is Off.
+    /// </summary>
+    public PolicyAction OtherTunnelProtocols { get; }
 
     public int RuleCount => _rules.Length;
 

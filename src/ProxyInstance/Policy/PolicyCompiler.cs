@@ -42,6 +42,14 @@ internal static class PolicyCompiler
                 $"'{options.RequireSniMatch}' is not a valid SNI mode; use 'Require' (or 'true'), 'AllowMissing', or 'Off' (or 'false')"));
         }
 
+        var otherProtocols = sniMode == SniMode.Require ? PolicyAction.Deny : PolicyAction.Allow;
+        if (options.OtherTunnelProtocols is not null && !TryParseAction(options.OtherTunnelProtocols, out otherProtocols))
+        {
+            errors.Add(new(
+                Join(sectionPath, "OtherTunnelProtocols"),
+                $"'{options.OtherTunnelProtocols}' is not a valid choice; use 'Deny' (tunnels must carry TLS or HTTP/1.x) or 'Allow' (other protocols are relayed unchecked)"));
+        }
+
         // Unlike rule conditions, an empty list here is the documented default: no exemptions.
         var allowedPrivate = options.AllowedPrivateDestinations is null
             ? []
@@ -64,7 +72,7 @@ internal static class PolicyCompiler
             return false;
         }
 
-        policy = new CompiledPolicy(rules, defaultAction, options.DenyPrivateDestinations ?? true, allowedPrivate, sniMode);
+        policy = new CompiledPolicy(rules, defaultAction, options.DenyPrivateDestinations ?? true, allowedPrivate, sniMode, otherProtocols);
         return true;
     }
 

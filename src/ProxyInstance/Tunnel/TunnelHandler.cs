@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
@@ -193,30 +194,61 @@ internal sealed partial class TunnelHandler(
         metrics.TunnelOpened();
         try
         {
+            log.BytesDown = Established.Length;
+            TunnelHttpGuard? guard = null;
             if (settings.Policy.SniMode != SniMode.Off)
             {
-                var (sniError, sni, sniDetail) = await CheckServerNameAsync(clientInput, request.Host, hostIsAddress, settings, drained).ConfigureAwait(false);
-                log.Sni = sni;
-                if (sniError != ProxyError.None)
+                var check = await CheckFirstBytesAsync(clientInput, upstream, request, hostIsAddress, settings, drained).ConfigureAwait(false);
+                log.Sni = check.Sni;
+                if (check.Error != ProxyError.None)
                 {
-                    if (sniError == ProxyError.SniMismatch)
+                    if (check.Error == ProxyError.SniMismatch)
                     {
                         metrics.SniMismatch();
                     }
+                    else if (check.Error == ProxyError.TunnelHostMismatch)
+                    {
+                        metrics.TunnelHostMismatch();
+                    }
 
-                    metrics.RecordError(ProxyErrorResponses.Code(sniError));
+                    metrics.RecordError(ProxyErrorResponses.Code(check.Error));
+                    Log.TunnelRefused(logger, log.Client, target, ProxyErrorResponses.Code(check.Error), check.Detail ?? "-");
+                    if (check.AnswerInTunnel)
+                    {
+                        // A plain HTTP request gets its refusal as an HTTP response, inside the tunnel, so the user sees why.
+                        await SendInTunnelAsync(sink, log, check.Error, check.Detail, settings, drained).ConfigureAwait(false);
+                    }
 
-                    Log.TunnelRefused(logger, log.Client, target, ProxyErrorResponses.Code(sniError), sniDetail ?? "-");
-                    Complete(log, sniError, sniDetail);
+                    // The client got the 200 (and any refusal inside the tunnel): that is what the log says.
+                    log.Status = StatusCodes.Status200OK;
+                    Complete(log, check.Error, check.Detail);
                     return;
                 }
+
+                // Plain HTTP: every later request on the tunnel is held to the CONNECT target too.
+                guard = check.Http ? new TunnelHttpGuard(request, settings) : null;
             }
 
-            var relay = new TunnelRelay(clientInput, sink, upstream, settings.TunnelIdleTimeout, timeProvider);
+            var refusal = guard is null ? null : new Func<byte[]>(() => ProxyErrorResponses.RawResponse(guard.Error, target, guard.Detail, settings.Realm));
+            var relay = new TunnelRelay(clientInput, sink, upstream, settings.TunnelIdleTimeout, timeProvider, guard, refusal);
             var outcome = await relay.RunAsync(drained).ConfigureAwait(false);
             metrics.AddBytes(outcome.BytesUp, outcome.BytesDown);
             log.BytesUp = outcome.BytesUp;
             log.BytesDown = outcome.BytesDown + Established.Length;
+            if (guard is { Error: not ProxyError.None })
+            {
+                if (guard.Error == ProxyError.TunnelHostMismatch)
+                {
+                    metrics.TunnelHostMismatch();
+                }
+
+                metrics.RecordError(ProxyErrorResponses.Code(guard.Error));
+                Log.TunnelRefused(logger, log.Client, target, ProxyErrorResponses.Code(guard.Error), guard.Detail ?? "-");
+                log.Status = StatusCodes.Status200OK;
+                Complete(log, guard.Error, guard.Detail);
+                return;
+            }
+
             Complete(log, ProxyError.None,
                 outcome.End == TunnelEnd.Closed ? null : outcome.End.ToString());
         }
@@ -226,60 +258,172 @@ internal sealed partial class TunnelHandler(
         }
     }
 
-    /// <summary>
-    /// Waits for the client's TLS ClientHello, without consuming it, and checks its server name against the
-    /// CONNECT host. This closes domain fronting: a tunnel allowed for one name carrying TLS for another.
-    /// </summary>
-    private static async Task<(ProxyError Error, string? Sni, string? Detail)> CheckServerNameAsync(
-        PipeReader input, string connectHost, bool hostIsAddress, RuntimeSettings settings, CancellationToken closed)
+    /// <summary>What the first bytes of a tunnel showed, and whether a refusal is answered inside it.</summary>
+    private readonly record struct FirstBytesCheck(ProxyError Error, string? Sni, string? Detail, bool AnswerInTunnel = false, bool Http = false)
     {
-        var mode = settings.Policy.SniMode;
+        public static readonly FirstBytesCheck Pass = new(ProxyError.None, null, null);
+    }
+
+    /// <summary>
+    /// Waits for the client's first bytes, without consuming them, and holds the destination they name to the CONNECT
+    /// target: a TLS ClientHello's SNI, or a plain HTTP/1.x request's Host (or absolute URI). This closes domain
+    /// fronting: a tunnel allowed for one name carrying a session or request for another. Any other protocol, and
+    /// one in which the destination speaks first, is relayed only when <c>Policy:OtherTunnelProtocols</c> allows it.
+    /// </summary>
+    private static async Task<FirstBytesCheck> CheckFirstBytesAsync(
+        PipeReader input, System.Net.Sockets.Socket upstream, ConnectRequest request, bool hostIsAddress, RuntimeSettings settings, CancellationToken closed)
+    {
+        var policy = settings.Policy;
+        var mode = policy.SniMode;
+        var othersAllowed = policy.OtherTunnelProtocols == PolicyAction.Allow;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
         timeout.CancelAfter(settings.ClientHelloTimeout);
-        ClientHelloParseStatus status;
-        string? sni;
-        while (true)
+
+        // Where other protocols are allowed, a destination that speaks first (SSH, SMTP) must not wait for the client:
+        // until the client has sent a byte, the destination's first bytes end the wait.
+        using var upstreamWait = othersAllowed ? CancellationTokenSource.CreateLinkedTokenSource(timeout.Token) : null;
+        var upstreamWaiting = othersAllowed ? WaitForDataAsync(upstream, upstreamWait!.Token) : null;
+        var upstreamSpoke = upstreamWaiting;
+        try
         {
-            ReadResult result;
-            try
+            while (true)
             {
-                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return (ProxyError.ClientHelloInvalid, null, "no TLS ClientHello arrived in time");
-            }
+                ReadResult result;
+                try
+                {
+                    if (upstreamSpoke is null)
+                    {
+                        result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        var readTask = input.ReadAsync(timeout.Token).AsTask();
+                        if (await Task.WhenAny(readTask, upstreamSpoke).ConfigureAwait(false) == upstreamSpoke && upstreamSpoke.Result)
+                        {
+                            // Ends the pending read; whatever it returns stays in the pipe for the relay.
+                            input.CancelPendingRead();
+                            await ((Task)readTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                            if (readTask.IsCompletedSuccessfully)
+                            {
+                                input.AdvanceTo(readTask.Result.Buffer.Start);
+                            }
 
-            status = ClientHelloParser.TryParse(result.Buffer, MaxClientHelloBytes, out sni);
-            if (status == ClientHelloParseStatus.Incomplete && !result.IsCompleted)
-            {
-                input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                continue;
-            }
+                            return FirstBytesCheck.Pass;
+                        }
 
-            // Leave every byte in the pipe: the relay forwards the ClientHello to the destination.
-            input.AdvanceTo(result.Buffer.Start);
-            break;
+                        result = await readTask.ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // Nothing, or too little to decide, arrived in time.
+                    return upstreamSpoke is not null
+                        ? FirstBytesCheck.Pass
+                        : new(ProxyError.ClientHelloInvalid, null, "neither a TLS ClientHello nor an HTTP/1.x request arrived in time");
+                }
+
+                var buffer = result.Buffer;
+                if (buffer.IsEmpty && result.IsCompleted)
+                {
+                    // The client closed without sending anything: nothing can be fronted; the destination sees the close.
+                    input.AdvanceTo(buffer.Start);
+                    return FirstBytesCheck.Pass;
+                }
+
+                // Once the client has spoken, its bytes decide, whatever the destination sends meanwhile.
+                upstreamSpoke = null;
+                var check = Inspect(buffer, request, hostIsAddress, settings, out var needMore);
+                if (needMore && !result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                // Leave every byte in the pipe: the relay forwards them to the destination.
+                input.AdvanceTo(buffer.Start);
+                return check ?? new(ProxyError.ClientHelloInvalid, null, "the client closed before its ClientHello or request head was complete");
+            }
+        }
+        finally
+        {
+            if (upstreamWaiting is not null)
+            {
+                // The wait ends as cancelled and reports false; the relay's own receives follow it.
+                upstreamWait!.Cancel();
+                await upstreamWaiting.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Decides on the client's first bytes, or says more are needed (<paramref name="needMore"/>, and null).</summary>
+    private static FirstBytesCheck? Inspect(in ReadOnlySequence<byte> buffer, ConnectRequest request, bool hostIsAddress, RuntimeSettings settings, out bool needMore)
+    {
+        needMore = false;
+        var mode = settings.Policy.SniMode;
+        var tls = ClientHelloParser.TryParse(buffer, MaxClientHelloBytes, out var sni);
+        switch (tls)
+        {
+            case ClientHelloParseStatus.Incomplete:
+                needMore = true;
+                return null;
+            case ClientHelloParseStatus.Parsed:
+                return CheckServerName(sni, request.Host, hostIsAddress, mode);
+            case ClientHelloParseStatus.Malformed:
+                return mode == SniMode.AllowMissing ? FirstBytesCheck.Pass : new(ProxyError.ClientHelloInvalid, null, "the TLS ClientHello is malformed");
         }
 
-        if (status != ClientHelloParseStatus.Parsed)
+        var http = TunnelHttpHeadParser.TryParse(buffer, settings.MaxRequestHeadBytes, out var target, out var problem);
+        switch (http)
         {
-            return mode == SniMode.AllowMissing
-                ? (ProxyError.None, null, null)
-                : (ProxyError.ClientHelloInvalid, null, status == ClientHelloParseStatus.Incomplete ? "the client closed before its ClientHello" : "the first bytes are not a TLS ClientHello");
+            case TunnelHttpHeadStatus.Incomplete:
+                needMore = true;
+                return null;
+            case TunnelHttpHeadStatus.Malformed:
+                return new(ProxyError.InvalidRequest, null, problem, AnswerInTunnel: true);
+            case TunnelHttpHeadStatus.Parsed:
+                var (error, detail) = TunnelHttpGuard.Check(target, request, mode);
+                return new(error, null, detail, AnswerInTunnel: true, Http: true);
+            default:
+                return settings.Policy.OtherTunnelProtocols == PolicyAction.Allow
+                    ? FirstBytesCheck.Pass
+                    : new(ProxyError.ClientHelloInvalid, null,
+                        "the first bytes are neither a TLS ClientHello nor an HTTP/1.x request; Policy:OtherTunnelProtocols can allow other protocols");
         }
+    }
 
+    /// <summary>Completes with true when <paramref name="socket"/> has data to read (or its peer closed), false when cancelled.</summary>
+    private static async Task<bool> WaitForDataAsync(System.Net.Sockets.Socket socket, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.ReceiveAsync(Memory<byte>.Empty, System.Net.Sockets.SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // The relay meets the same failure and reports it.
+            return true;
+        }
+    }
+
+    /// <summary>Holds a ClientHello's SNI to the CONNECT host.</summary>
+    private static FirstBytesCheck CheckServerName(string? sni, string connectHost, bool hostIsAddress, SniMode mode)
+    {
         if (sni is null)
         {
             // Clients send no SNI for an IP-literal host (RFC 6066 §3), so that is no mismatch.
             return hostIsAddress || mode == SniMode.AllowMissing
-                ? (ProxyError.None, null, null)
-                : (ProxyError.SniMismatch, null, "the ClientHello names no server");
+                ? FirstBytesCheck.Pass
+                : new(ProxyError.SniMismatch, null, "the ClientHello names no server");
         }
 
         return !hostIsAddress && SameName(sni, connectHost)
-            ? (ProxyError.None, sni, null)
-            : (ProxyError.SniMismatch, sni, sni);
+            ? new(ProxyError.None, sni, null)
+            : new(ProxyError.SniMismatch, sni, sni);
     }
 
     private static bool SameName(string a, string b) =>
@@ -304,6 +448,22 @@ internal sealed partial class TunnelHandler(
         Complete(log, error, detail);
     }
 
+    /// <summary>Answers a refused request inside an open tunnel, after the 200, and counts the bytes the client got.</summary>
+    private async Task SendInTunnelAsync(ClientSink sink, TunnelLog log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed)
+    {
+        var response = ProxyErrorResponses.RawResponse(error, log.Target, detail, settings.Realm);
+        try
+        {
+            await sink.SendAsync(response, closed).ConfigureAwait(false);
+            log.BytesDown += response.Length;
+            await sink.ShutdownSendAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            Log.ClientGone(logger, log.Target);
+        }
+    }
+
     /// <summary>Writes the tunnel's access log line; the status comes from the outcome, mapped in one place.</summary>
     internal void Complete(TunnelLog log, ProxyError error, string? detail)
     {
@@ -316,7 +476,7 @@ internal sealed partial class TunnelHandler(
             Method = log.Method,
             Target = log.Target,
             Tunnel = true,
-            Status = ProxyErrorResponses.StatusCode(error),
+            Status = log.Status ?? ProxyErrorResponses.StatusCode(error),
             Error = error,
             Decision = log.Decision is null ? "none" : log.Decision.IsAllowed ? "allow" : "deny",
             Rule = log.Decision?.RuleName,
@@ -342,6 +502,10 @@ internal sealed partial class TunnelHandler(
         public PolicyDecision? Decision { get; set; }
         public EgressResult Egress { get; set; }
         public string? Sni { get; set; }
+
+        /// <summary>The status the client got when it is not the outcome's own: a tunnel refused after its 200.</summary>
+        public int? Status { get; set; }
+
         public long BytesUp { get; set; }
         public long BytesDown { get; set; }
     }

@@ -43,13 +43,23 @@ internal sealed class TunnelRelay
     private readonly Socket _upstream;
     private readonly TimeSpan _idleTimeout;
     private readonly TimeProvider _timeProvider;
+    private readonly TunnelHttpGuard? _guard;
+    private readonly Func<byte[]>? _refusal;
+    private volatile bool _refused;
     private long _lastActivity;
     private long _bytesUp;
     private long _bytesDown;
     private int _end = -1;
 
-    public TunnelRelay(PipeReader clientInput, ClientSink clientSink, Socket upstream, TimeSpan idleTimeout, TimeProvider timeProvider)
+    /// <param name="guard">For a plain-text HTTP tunnel, what holds each request to the CONNECT target; null relays every byte.</param>
+    /// <param name="refusal">
+    /// The response the client gets, after every response the destination sent, when <paramref name="guard"/> stops a request.
+    /// </param>
+    public TunnelRelay(PipeReader clientInput, ClientSink clientSink, Socket upstream, TimeSpan idleTimeout, TimeProvider timeProvider,
+        TunnelHttpGuard? guard = null, Func<byte[]>? refusal = null)
     {
+        _guard = guard;
+        _refusal = refusal;
         _clientInput = clientInput;
         _clientSink = clientSink;
         _upstream = upstream;
@@ -88,18 +98,29 @@ internal sealed class TunnelRelay
             {
                 var result = await _clientInput.ReadAsync(token).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                foreach (var segment in buffer)
+                var refused = false;
+                var forward = _guard is null ? buffer : buffer.Slice(0, _guard.Inspect(buffer, out refused));
+                foreach (var segment in forward)
                 {
                     await SendAllAsync(_upstream, segment, token).ConfigureAwait(false);
                 }
 
-                Interlocked.Add(ref _bytesUp, buffer.Length);
+                Interlocked.Add(ref _bytesUp, forward.Length);
                 if (!buffer.IsEmpty)
                 {
                     Touch();
                 }
 
-                _clientInput.AdvanceTo(buffer.End);
+                if (refused)
+                {
+                    // The destination finishes the responses it owes and closes; the refusal then follows them.
+                    _clientInput.AdvanceTo(buffer.End);
+                    _refused = true;
+                    break;
+                }
+
+                // A request head not yet whole waits in the pipe for its end.
+                _clientInput.AdvanceTo(forward.End, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     break;
@@ -159,6 +180,13 @@ internal sealed class TunnelRelay
 
             // The destination sent FIN: pass it on and keep reading from the client.
             clientFailed = true;
+            if (_refused && _refusal is not null)
+            {
+                var refusal = _refusal();
+                await _clientSink.SendAsync(refusal, token).ConfigureAwait(false);
+                Interlocked.Add(ref _bytesDown, refusal.Length);
+            }
+
             await _clientSink.ShutdownSendAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
