@@ -270,7 +270,7 @@ internal sealed class RuntimeSettings
                 errors.Add(new ConfigError(path, "a static host entry needs at least one address."));
             }
 
-            hosts[name.TrimEnd('.')] = [.. parsed];
+            hosts[Egress.EgressDialer.TryCanonicalName(name, out var canonical) ? canonical : name.TrimEnd('.')] = [.. parsed];
         }
 
         if (errors.Count > before || policy is null)

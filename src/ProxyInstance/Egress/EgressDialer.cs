@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Metrics;
+using EgressLab.ProxyInstance.Policy;
 
 namespace EgressLab.ProxyInstance.Egress;
 
@@ -20,6 +21,24 @@ internal readonly record struct EgressResult(Socket? Socket, ProxyError Error, s
 /// </summary>
 internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, RuntimeSettingsStore settingsStore, ProxyMetrics metrics, ILogger<EgressDialer> logger)
 {
+    /// <summary>
+    /// The name the policy judged: lower case, without the trailing dot, internationalised labels in punycode. It is
+    /// what is looked up, in <c>Dns.Hosts</c> and by the resolver, whose hosts file matches names exactly, so that
+    /// <c>Example.COM.</c> reaches what <c>example.com</c> does. Allocates only when the name was not canonical.
+    /// </summary>
+    internal static bool TryCanonicalName(string host, out string name)
+    {
+        Span<char> buffer = stackalloc char[HostName.MaxLength];
+        if (HostName.Normalize(host, buffer, strict: false, out var written, out _) != HostNameStatus.Valid)
+        {
+            name = host;
+            return false;
+        }
+
+        name = buffer[..written].SequenceEqual(host) ? host : new string(buffer[..written]);
+        return true;
+    }
+
     /// <summary>Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/>, or says why it cannot.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the client went away).</exception>
     public async ValueTask<EgressResult> ConnectAsync(string host, int port, CancellationToken cancellationToken)
@@ -37,12 +56,17 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
         {
             addresses = [literal];
         }
-        else if (settings.StaticHosts.TryGetValue(host.TrimEnd('.'), out var pinned))
+        else if (!TryCanonicalName(host, out var name))
+        {
+            return Fail(ProxyError.InvalidRequest, $"'{host}' is not a valid host name or address");
+        }
+        else if (settings.StaticHosts.TryGetValue(name, out var pinned))
         {
             addresses = pinned;
         }
         else
         {
+            host = name;
             var started = Stopwatch.GetTimestamp();
             using var dnsTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             dnsTimeout.CancelAfter(settings.DnsTimeout);

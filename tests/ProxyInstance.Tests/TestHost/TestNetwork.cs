@@ -73,7 +73,8 @@ internal sealed class TestNetwork : IHostResolver, ISocketConnector
     public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
     {
         var count = Lookups.AddOrUpdate(host, 1, (_, n) => n + 1);
-        return _names.TryGetValue(host.TrimEnd('.'), out var answer)
+        // Exact, as a hosts file matches: a resolver asked for "Example.COM." need not know "example.com".
+        return _names.TryGetValue(host, out var answer)
             ? answer(count)
             : Task.FromException<IPAddress[]>(new SocketException((int)SocketError.HostNotFound));
     }
