@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -36,6 +37,9 @@ internal sealed class OriginServer : IAsyncDisposable
     public int FailedRequests => Volatile.Read(ref _failed);
     public ConcurrentQueue<IHeaderDictionary> RequestHeaders { get; } = new();
     public ConcurrentQueue<string> RequestTargets { get; } = new();
+
+    /// <summary>The directory /files/ serves, read-only (e.g. a bare git repository for git's dumb HTTP); none when null.</summary>
+    public string? FilesRoot { get; set; }
 
     /// <summary>Released by a test to let /drip finish its response.</summary>
     public TaskCompletionSource DripGate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -145,6 +149,26 @@ internal sealed class OriginServer : IAsyncDisposable
 
             await context.Response.WriteAsync($"{request.Method} {total} {sum}", token);
         }
+        else if (path == "/sha256")
+        {
+            // Reads the whole body and answers "LENGTH SHA256HEX", so a client's upload can be checked byte for byte.
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[64 * 1024];
+            long total = 0;
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, token)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                total += read;
+            }
+
+            context.Response.ContentType = "text/plain";
+            await context.Response.WriteAsync($"{total} {Convert.ToHexStringLower(hash.GetHashAndReset())}", token);
+        }
+        else if (path.StartsWith("/files/", StringComparison.Ordinal) && FilesRoot is { } root)
+        {
+            await ServeFileAsync(context, root, path["/files/".Length..], token);
+        }
         else if (path.StartsWith("/slow/", StringComparison.Ordinal))
         {
             // /slow/MS: answers after MS milliseconds, to hold a request in flight.
@@ -181,6 +205,22 @@ internal sealed class OriginServer : IAsyncDisposable
             context.Response.ContentType = "text/plain";
             await context.Response.WriteAsync($"{request.Method} {path}{request.QueryString} from origin", token);
         }
+    }
+
+    /// <summary>Serves one file under <paramref name="root"/> as static content, and nothing outside it.</summary>
+    private static async Task ServeFileAsync(HttpContext context, string root, string relative, CancellationToken token)
+    {
+        var full = Path.GetFullPath(Path.Combine(root, relative));
+        if (!full.StartsWith(Path.GetFullPath(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(full))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        await using var file = File.OpenRead(full);
+        context.Response.ContentLength = file.Length;
+        context.Response.ContentType = "application/octet-stream";
+        await file.CopyToAsync(context.Response.Body, token);
     }
 
     public static byte PatternByte(long offset) => (byte)((offset * 31) + 7);
