@@ -20,7 +20,11 @@ internal sealed record AccessLogEntry
     public required string Target { get; set; }
 
     public required bool Tunnel { get; set; }
+    /// <summary>The status the client got: 0 when it got none (it left before the response began).</summary>
     public required int Status { get; set; }
+
+    /// <summary>The client left (reset) before the transaction completed; Squid's <c>_ABORTED</c>.</summary>
+    public bool ClientAborted { get; set; }
     public required ProxyError Error { get; set; }
 
     /// <summary><c>allow</c>, <c>deny</c>, or <c>none</c> when the request never reached the policy.</summary>

@@ -30,7 +30,7 @@ internal static class AccessLogFormatter
             line.Append("- ");
         }
 
-        line.Append(CultureInfo.InvariantCulture, $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}/{entry.Status:D3} {entry.BytesDown} ");
+        line.Append(CultureInfo.InvariantCulture, $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}{Aborted(entry)}/{entry.Status:D3} {entry.BytesDown} ");
         line.Append(Token(entry.Method)).Append(' ');
         line.Append(Token(entry.Target)).Append(' ');
         line.Append(Token(entry.User)).Append(' ');
@@ -48,6 +48,9 @@ internal static class AccessLogFormatter
         line.Append(ProxyErrorResponses.Code(entry.Error));
     }
 
+    // Squid's suffix for a transaction the client left before it completed.
+    private static string Aborted(AccessLogEntry entry) => entry.ClientAborted ? "_ABORTED" : string.Empty;
+
     public static void WriteJson(Utf8JsonWriter json, AccessLogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -60,7 +63,7 @@ internal static class AccessLogFormatter
         json.WriteString("method", entry.Method);
         json.WriteString("target", entry.Target);
         json.WriteString("kind", entry.Tunnel ? "tunnel" : "http");
-        json.WriteString("result", $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}/{entry.Status:D3}");
+        json.WriteString("result", $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}{Aborted(entry)}/{entry.Status:D3}");
         json.WriteNumber("status", entry.Status);
         json.WriteString("decision", entry.Decision);
         json.WriteString("rule", entry.Rule);

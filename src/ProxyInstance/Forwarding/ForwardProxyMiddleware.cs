@@ -33,6 +33,8 @@ internal sealed partial class ForwardProxyMiddleware(
     ClientLimits limits,
     ILogger<ForwardProxyMiddleware> logger)
 {
+    private const string ClientWentAway = "client went away";
+
     // One reference, so that a reload racing a request never pairs one generation's settings with another's config.
     private CachedRequestConfig? _requestConfig;
 
@@ -87,7 +89,9 @@ internal sealed partial class ForwardProxyMiddleware(
         {
             recorder?.EndRequest();
             entry.Duration = Stopwatch.GetElapsedTime(started);
-            entry.Status = entry.Status == 0 ? context.Response.StatusCode : entry.Status;
+            // A client that left before the response began got no status at all, whatever the server side set.
+            entry.Status = entry.ClientAborted && !context.Response.HasStarted ? 0
+                : entry.Status == 0 ? context.Response.StatusCode : entry.Status;
             entry.BytesUp = requestBody?.Count ?? 0;
             entry.BytesDown = responseBody.Count;
             entry.ContentType = context.Response.ContentType;
@@ -216,7 +220,7 @@ internal sealed partial class ForwardProxyMiddleware(
                 // reported as ResponseBodyCanceled instead.
                 ForwarderError.ResponseBodyDestination when exception is OperationCanceledException => (ProxyError.UpstreamTimeout, null),
                 ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
-                    or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient => (ProxyError.None, "client went away"),
+                    or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient => (ProxyError.None, ClientWentAway),
                 _ => (ProxyError.UpstreamFailed, exception?.Message),
             };
         if (egress is not null)
@@ -232,6 +236,7 @@ internal sealed partial class ForwardProxyMiddleware(
             // The client left, or the response was already under way: YARP has aborted the connection.
             entry.Error = outcome;
             entry.Detail = why;
+            entry.ClientAborted = outcome == ProxyError.None && string.Equals(why, ClientWentAway, StringComparison.Ordinal);
             return;
         }
 
@@ -307,7 +312,7 @@ internal sealed partial class ForwardProxyMiddleware(
 
         if (context.RequestAborted.IsCancellationRequested)
         {
-            return (ProxyError.None, "client went away");
+            return (ProxyError.None, ClientWentAway);
         }
 
         // YARP's activity timeout (Timeouts:UpstreamResponse) ran out while the forwarder waited for the client's next
@@ -321,7 +326,7 @@ internal sealed partial class ForwardProxyMiddleware(
         // a chunk size that overflows, as a plain IOException.
         return Find<IOException>(exception) is { } io
             ? (ProxyError.InvalidRequest, io.Message.TrimEnd('.'))
-            : (ProxyError.None, "client went away");
+            : (ProxyError.None, ClientWentAway);
 
         static string Stalled(TimeSpan limit) => $"no byte arrived for {limit.TotalSeconds:0.###} s";
     }

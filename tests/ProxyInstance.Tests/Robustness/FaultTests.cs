@@ -162,6 +162,11 @@ public sealed class FaultTests : RobustnessTest
         var entry = await LogEntryAsync(proxy);
         Assert.Equal(JsonValueKind.Null, entry.GetProperty("error").ValueKind);
         Assert.Equal("client went away", entry.GetProperty("detail").GetString());
+
+        // The client got nothing: no status, no bytes, as Squid logs it.
+        Assert.Equal("TCP_MISS_ABORTED/000", entry.GetProperty("result").GetString());
+        Assert.Equal(0, entry.GetProperty("status").GetInt32());
+        Assert.Equal(0, entry.GetProperty("bytes_down").GetInt64());
     }
 
     [Theory]
