@@ -1,9 +1,19 @@
 namespace EgressLab.ProxyInstance.Forwarding;
 
-/// <summary>Counts the bytes that pass through a request or response body for the access log and metrics.</summary>
-internal sealed class CountingStream(Stream inner) : Stream
+/// <summary>
+/// Counts the bytes that pass through a request or response body, or both ways through an upgraded connection, for
+/// the access log and metrics.
+/// </summary>
+/// <param name="inner">The stream counted.</param>
+/// <param name="ownsInner">Whether disposing this disposes <paramref name="inner"/>: a body belongs to Kestrel, the
+/// stream an upgrade returns to whoever upgraded.</param>
+internal sealed class CountingStream(Stream inner, bool ownsInner = false) : Stream
 {
-    public long Count { get; private set; }
+    /// <summary>Bytes read: a request body's, or what the client sent on an upgraded connection.</summary>
+    public long BytesRead { get; private set; }
+
+    /// <summary>Bytes written: a response body's, or what went to the client on an upgraded connection.</summary>
+    public long BytesWritten { get; private set; }
 
     public override bool CanRead => inner.CanRead;
     public override bool CanSeek => false;
@@ -17,14 +27,14 @@ internal sealed class CountingStream(Stream inner) : Stream
     public override int Read(byte[] buffer, int offset, int count)
     {
         var read = inner.Read(buffer, offset, count);
-        Count += read;
+        BytesRead += read;
         return read;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Count += read;
+        BytesRead += read;
         return read;
     }
 
@@ -34,13 +44,13 @@ internal sealed class CountingStream(Stream inner) : Stream
     public override void Write(byte[] buffer, int offset, int count)
     {
         inner.Write(buffer, offset, count);
-        Count += count;
+        BytesWritten += count;
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Count += buffer.Length;
+        BytesWritten += buffer.Length;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -48,4 +58,24 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && ownsInner)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (ownsInner)
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
 }

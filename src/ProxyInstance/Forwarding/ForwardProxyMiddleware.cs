@@ -75,6 +75,8 @@ internal sealed partial class ForwardProxyMiddleware(
         using var bodyTimeout = hasBody ? new RequestBodyTimeoutStream(request.Body, settings.RequestBodyTimeout, timeProvider) : null;
         var requestBody = bodyTimeout is null ? null : new CountingStream(bodyTimeout);
         var responseBody = new CountingStream(context.Response.Body);
+        // A WebSocket relays its bytes on the stream the upgrade returns, not on the bodies.
+        var upgrade = CountingUpgradeFeature.Install(context.Features);
         if (requestBody is not null)
         {
             request.Body = requestBody;
@@ -92,10 +94,10 @@ internal sealed partial class ForwardProxyMiddleware(
             // A client that left before the response began got no status at all, whatever the server side set.
             entry.Status = entry.ClientAborted && !context.Response.HasStarted ? 0
                 : entry.Status == 0 ? context.Response.StatusCode : entry.Status;
-            entry.BytesUp = requestBody?.Count ?? 0;
-            entry.BytesDown = responseBody.Count;
+            entry.BytesUp = (requestBody?.BytesRead ?? 0) + (upgrade?.BytesUp ?? 0);
+            entry.BytesDown = responseBody.BytesWritten + (upgrade?.BytesDown ?? 0);
             entry.ContentType = context.Response.ContentType;
-            metrics.AddBytes(requestBody?.Count ?? 0, responseBody.Count);
+            metrics.AddBytes(entry.BytesUp, entry.BytesDown);
             accessLog.Write(entry);
         }
     }
@@ -221,6 +223,14 @@ internal sealed partial class ForwardProxyMiddleware(
                 ForwarderError.ResponseBodyDestination when exception is OperationCanceledException => (ProxyError.UpstreamTimeout, null),
                 ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
                     or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient => (ProxyError.None, ClientWentAway),
+
+                // After a 101 the exchange is two byte streams that end when either side closes; RFC 6455 §7.1.1 lets a
+                // WebSocket client close the connection once the close handshake is done. Kestrel cancels the request as
+                // soon as the client's side closes, and YARP reports the copy it was still waiting on as canceled: the
+                // normal end of an upgraded connection, not the origin failing.
+                ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseCanceled => (ProxyError.None, null),
+                ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient => (ProxyError.None, ClientWentAway),
+                ForwarderError.UpgradeActivityTimeout => (ProxyError.UpstreamTimeout, null),
                 _ => (ProxyError.UpstreamFailed, exception?.Message),
             };
         if (egress is not null)
@@ -228,6 +238,12 @@ internal sealed partial class ForwardProxyMiddleware(
             entry.Upstream = egress.Result.Address;
             entry.DnsTime = egress.Result.DnsTime;
             entry.ConnectTime = egress.Result.ConnectTime;
+        }
+
+        if (outcome == ProxyError.None && why is null)
+        {
+            // An upgraded connection that closed: nothing failed.
+            return;
         }
 
         Log.ForwardFailed(logger, rawTarget, error, ProxyErrorResponses.Code(outcome), why ?? "-");

@@ -14,6 +14,7 @@ internal sealed class ClientSink
 {
     private readonly Socket? _socket;
     private readonly PipeWriter _output;
+    private volatile bool _closedConnection;
 
     public ClientSink(ConnectionContext connection)
     {
@@ -32,6 +33,13 @@ internal sealed class ClientSink
         ArgumentNullException.ThrowIfNull(output);
         _output = output;
     }
+
+    /// <summary>
+    /// Whether <see cref="ShutdownSendAsync"/> has closed the whole connection, not only its sending half: so it does
+    /// through the output pipe, and Kestrel then ends the client's input with a <see cref="ConnectionAbortedException"/>
+    /// rather than end of input.
+    /// </summary>
+    public bool ClosedConnection => _closedConnection;
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -53,6 +61,9 @@ internal sealed class ClientSink
     {
         if (_socket is null)
         {
+            // Set first: Kestrel's socket transport shuts the socket down both ways once its send loop has sent the
+            // last bytes, and fails the input as it does.
+            _closedConnection = true;
             await _output.CompleteAsync().ConfigureAwait(false);
             return;
         }

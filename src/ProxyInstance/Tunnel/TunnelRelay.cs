@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
 
 namespace EgressLab.ProxyInstance.Tunnel;
 
@@ -129,6 +130,16 @@ internal sealed class TunnelRelay
 
             // The client sent FIN: pass it on and keep the other direction open.
             _upstream.Shutdown(SocketShutdown.Send);
+        }
+        catch (ConnectionAbortedException) when (_clientSink.ClosedConnection)
+        {
+            // The destination closed first and the sink could only close the whole connection (a tunnel on a connection
+            // Kestrel served first), which ends the client's input this way: the tunnel is over, both sides closed.
+        }
+        catch (ConnectionAbortedException)
+        {
+            // Kestrel aborted the connection under the tunnel, as it does when the server stops past the drain time.
+            Fail(TunnelEnd.Aborted, stop);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -74,6 +75,7 @@ internal sealed class OriginServer : IAsyncDisposable
         });
         var app = builder.Build();
         origin = new OriginServer(app);
+        app.UseWebSockets();
         app.Run(origin.HandleCountedAsync);
         await app.StartAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30));
         var addresses = app.Urls.Select(u => new Uri(u)).ToList();
@@ -193,6 +195,10 @@ internal sealed class OriginServer : IAsyncDisposable
             await request.Body.CopyToAsync(rest, token);
             await context.Response.WriteAsync($"{System.Text.Encoding.ASCII.GetString(buffer)}+{rest.Length}", token);
         }
+        else if (path.StartsWith("/ws/", StringComparison.Ordinal) && context.WebSockets.IsWebSocketRequest)
+        {
+            await ServeWebSocketAsync(context, path, token);
+        }
         else if (path == "/hop-by-hop")
         {
             context.Response.Headers.Connection = "X-Origin-Hop";
@@ -221,6 +227,36 @@ internal sealed class OriginServer : IAsyncDisposable
         context.Response.ContentLength = file.Length;
         context.Response.ContentType = "application/octet-stream";
         await file.CopyToAsync(context.Response.Body, token);
+    }
+
+    /// <summary>
+    /// /ws/echo echoes every message until the client starts the close handshake, then completes it and waits for the
+    /// client to close the connection; /ws/close sends "bye", starts the close handshake itself and closes the connection.
+    /// </summary>
+    private static async Task ServeWebSocketAsync(HttpContext context, string path, CancellationToken token)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        if (path == "/ws/close")
+        {
+            await socket.SendAsync("bye"u8.ToArray(), WebSocketMessageType.Text, endOfMessage: true, token);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "origin done", token);
+            return;
+        }
+
+        var buffer = new byte[4096];
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(buffer, token);
+            if (received.MessageType == WebSocketMessageType.Close)
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "client done", token);
+                // Leaves closing the connection to the client, which RFC 6455 §7.1.1 allows once the handshake is done.
+                await Task.Delay(TimeSpan.FromSeconds(10), token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                return;
+            }
+
+            await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, token);
+        }
     }
 
     public static byte PatternByte(long offset) => (byte)((offset * 31) + 7);
