@@ -326,6 +326,28 @@ public sealed class PlainTextTunnelTests
     }
 
     [Fact]
+    public async Task ClientWebSocket_WsUrlThroughConnect_WorksUnderRequire()
+    {
+        // .NET's ClientWebSocket, like most WebSocket clients, asks a proxy for a CONNECT tunnel even for ws://.
+        await using var origin = await OriginServer.StartAsync();
+        await using var proxy = await ProxyServer.StartAsync(Config(origin.Port), new TestNetwork());
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.Proxy = new System.Net.WebProxy(proxy.ProxyUri);
+
+        await socket.ConnectAsync(new Uri($"ws://www.example.com:{origin.Port}/ws/echo"), Token).WaitAsync(TimeSpan.FromSeconds(20), Token);
+        await socket.SendAsync("through the tunnel"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, Token);
+        var buffer = new byte[64];
+        var received = await socket.ReceiveAsync(new ArraySegment<byte>(buffer), Token).WaitAsync(TimeSpan.FromSeconds(20), Token);
+
+        Assert.Equal("through the tunnel", Encoding.UTF8.GetString(buffer, 0, received.Count));
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", Token).WaitAsync(TimeSpan.FromSeconds(20), Token);
+        socket.Dispose();
+        var entry = await LogEntryAsync(proxy);
+        Assert.Equal("TCP_TUNNEL/200", entry.GetProperty("result").GetString());
+        Assert.Equal(JsonValueKind.Null, entry.GetProperty("error").ValueKind);
+    }
+
+    [Fact]
     public async Task KeepAliveTunnel_WebSocketAfterUpgrade_IsRelayedUnchecked()
     {
         await using var origin = await RawOrigin.StartAsync(async (stream, token) =>
