@@ -19,7 +19,7 @@ internal readonly record struct EgressResult(Socket? Socket, ProxyError Error, s
 /// <see cref="DestinationGuard"/>, and connects to exactly the address it checked, so that a DNS answer
 /// that changes between a check and a connect (rebinding) cannot reach a private address.
 /// </summary>
-internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, RuntimeSettingsStore settingsStore, ProxyMetrics metrics, ILogger<EgressDialer> logger)
+internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, ProxyMetrics metrics, ILogger<EgressDialer> logger)
 {
     /// <summary>
     /// The name the policy judged: lower case, without the trailing dot, internationalised labels in punycode. It is
@@ -41,9 +41,16 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
 
     /// <summary>Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/>, or says why it cannot.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the client went away).</exception>
-    public async ValueTask<EgressResult> ConnectAsync(string host, int port, CancellationToken cancellationToken)
+    /// <param name="host">The host as the client named it; names are looked up in their canonical form.</param>
+    /// <param name="port">The destination port.</param>
+    /// <param name="settings">
+    /// The caller's settings snapshot (SSRF guard, <c>Dns.Hosts</c>, timeouts): the one its request was admitted under,
+    /// or the generation of the connection pool dialling, so that a reload never mixes two generations in one dial.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the dial.</param>
+    public async ValueTask<EgressResult> ConnectAsync(string host, int port, RuntimeSettings settings, CancellationToken cancellationToken)
     {
-        var settings = settingsStore.Current;
+        ArgumentNullException.ThrowIfNull(settings);
         var kind = HostLiteral.Classify(host, out var literal);
         if (kind == HostKind.Invalid)
         {

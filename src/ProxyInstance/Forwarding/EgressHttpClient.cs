@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
+using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
 
@@ -86,11 +87,77 @@ internal sealed class EgressException(EgressResult result)
 /// up as a forward proxy needs: no proxy of its own, no redirects, no decompression, no cookies, no tracing
 /// headers added.
 /// </summary>
+/// <remarks>
+/// Origin connections are pooled per settings generation: each generation's handler dials with that generation's
+/// settings (SSRF exemptions, <c>Dns.Hosts</c>, timeouts), and a reload retires the old handler, which is disposed,
+/// with its pooled connections, once the last request using it has finished. A connection opened under settings
+/// that a reload narrowed is never reused for the next request.
+/// </remarks>
 internal sealed class EgressHttpClient : IDisposable
 {
-    public EgressHttpClient(EgressDialer dialer)
+    private readonly EgressDialer _dialer;
+    private readonly RuntimeSettingsStore _settings;
+    private readonly Lock _rotateLock = new();
+    private volatile Generation _current;
+
+    public EgressHttpClient(EgressDialer dialer, RuntimeSettingsStore settings)
     {
         ArgumentNullException.ThrowIfNull(dialer);
+        ArgumentNullException.ThrowIfNull(settings);
+        _dialer = dialer;
+        _settings = settings;
+        _current = new Generation(settings.Current, CreateInvoker(dialer, settings.Current));
+        settings.Changed += Rotate;
+    }
+
+    /// <summary>
+    /// Takes the client of the settings in force for one request; dispose the lease when the request (its response body
+    /// included) is done. Not an allocation per request.
+    /// </summary>
+    public Lease Acquire()
+    {
+        while (true)
+        {
+            var generation = _current;
+            if (!ReferenceEquals(generation.Settings, _settings.Current))
+            {
+                // A reload is being applied: take part in it rather than use the generation it retires.
+                Rotate(_settings.Current);
+                continue;
+            }
+
+            if (generation.TryAcquire())
+            {
+                return new Lease(generation);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _settings.Changed -= Rotate;
+        _current.Retire();
+    }
+
+    private void Rotate(RuntimeSettings settings)
+    {
+        Generation retired;
+        lock (_rotateLock)
+        {
+            retired = _current;
+            if (ReferenceEquals(retired.Settings, settings))
+            {
+                return;
+            }
+
+            _current = new Generation(settings, CreateInvoker(_dialer, settings));
+        }
+
+        retired.Retire();
+    }
+
+    private static HttpMessageInvoker CreateInvoker(EgressDialer dialer, RuntimeSettings settings)
+    {
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -102,16 +169,77 @@ internal sealed class EgressHttpClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             ConnectCallback = async (context, cancellationToken) =>
             {
-                var result = await dialer.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
+                var result = await dialer.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, settings, cancellationToken).ConfigureAwait(false);
                 return result.Succeeded ? new TracedConnectionStream(result) : throw new EgressException(result);
             },
         };
-        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+        return new HttpMessageInvoker(handler, disposeHandler: true);
     }
 
-    public HttpMessageInvoker Invoker { get; }
+    /// <summary>One request's use of a generation's client.</summary>
+    internal readonly struct Lease : IDisposable
+    {
+        private readonly Generation _generation;
 
-    public void Dispose() => Invoker.Dispose();
+        internal Lease(Generation generation) => _generation = generation;
+
+        public HttpMessageInvoker Invoker => _generation.Invoker;
+
+        public void Dispose() => _generation?.Release();
+    }
+
+    /// <summary>A settings generation's client and the requests using it; disposed once retired and unused.</summary>
+    internal sealed class Generation(RuntimeSettings settings, HttpMessageInvoker invoker)
+    {
+        private int _users;
+        private int _retired;
+        private int _disposed;
+
+        public RuntimeSettings Settings { get; } = settings;
+
+        public HttpMessageInvoker Invoker { get; } = invoker;
+
+        /// <summary>Whether the handler has been disposed (for tests).</summary>
+        public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
+        public bool TryAcquire()
+        {
+            // Count first, then look: with Retire doing the opposite, one of the two always sees the other.
+            Interlocked.Increment(ref _users);
+            if (Volatile.Read(ref _retired) == 0)
+            {
+                return true;
+            }
+
+            Release();
+            return false;
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _users) == 0 && Volatile.Read(ref _retired) == 1)
+            {
+                DisposeOnce();
+            }
+        }
+
+        public void Retire()
+        {
+            Interlocked.Exchange(ref _retired, 1);
+            if (Volatile.Read(ref _users) == 0)
+            {
+                DisposeOnce();
+            }
+        }
+
+        private void DisposeOnce()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Invoker.Dispose();
+            }
+        }
+    }
 
     /// <summary>Finds the dialer's outcome in an exception chain from HttpClient.</summary>
     public static EgressException? FindEgressException(Exception? exception)

@@ -199,7 +199,12 @@ internal sealed partial class ForwardProxyMiddleware(
         var trace = new EgressTrace();
         EgressTrace.Current = trace;
         var transformer = new ForwardingTransformer(requestUri, nominated, settings.AddVia, settings.AddXForwardedFor);
-        var error = await forwarder.SendAsync(context, prefix, httpClient.Invoker, RequestConfig(settings), transformer, aborted).ConfigureAwait(false);
+        ForwarderError error;
+        using (var lease = httpClient.Acquire())
+        {
+            error = await forwarder.SendAsync(context, prefix, lease.Invoker, RequestConfig(settings), transformer, aborted).ConfigureAwait(false);
+        }
+
         entry.Upstream = trace.Result.Address;
         entry.DnsTime = trace.Result.DnsTime;
         entry.ConnectTime = trace.Result.ConnectTime;

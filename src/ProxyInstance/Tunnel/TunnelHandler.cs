@@ -171,7 +171,7 @@ internal sealed partial class TunnelHandler(
     {
         var closed = drain.DrainExpired;
         var target = request.RawAuthority;
-        var egress = await dialer.ConnectAsync(host, request.Port, closed).ConfigureAwait(false);
+        var egress = await dialer.ConnectAsync(host, request.Port, settings, closed).ConfigureAwait(false);
         log.Egress = egress;
         if (!egress.Succeeded)
         {

@@ -57,6 +57,58 @@ public sealed class ReloadTests
     }
 
     [Fact]
+    public async Task Reload_NarrowedPrivateDestinations_AppliesToTheNextRequestOnAWarmPool()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var proxy = await StartWithLogsAsync(ProxyServer.AllowAll(origin.Port), logs);
+        using var client = proxy.CreateClient();
+        var url = $"http://www.example.com:{origin.Port}/";
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, url));
+        Assert.Equal(1, origin.Connections);
+
+        // The same policy without the exemption for 127.0.0.1, where the origin (and its pooled connection) lives.
+        var narrowed = ProxyServer.AllowAll(origin.Port);
+        narrowed["AllowedPrivateDestinations"] = new JsonArray();
+        await proxy.RewriteConfigAsync(ProxyServer.Config(narrowed));
+        await WaitUntilAsync(() => Task.FromResult(logs.Messages.Any(m => m.Contains("Configuration reloaded", StringComparison.Ordinal))), "the reload");
+
+        using var response = await client.GetAsync(url, Token);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("ERR_DESTINATION_PRIVATE", response.Headers.GetValues("X-Proxy-Error").Single());
+        Assert.Single(origin.RequestTargets);
+    }
+
+    [Fact]
+    public async Task Reload_RetiredOriginPool_IsDisposedOnceItsLastRequestEnds()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var proxy = await StartWithLogsAsync(ProxyServer.AllowAll(origin.Port), logs);
+        var pools = proxy.Services.GetRequiredService<EgressLab.ProxyInstance.Forwarding.EgressHttpClient>();
+        var lease = pools.Acquire();
+        var first = lease.Invoker;
+
+        await proxy.RewriteConfigAsync(ProxyServer.Config(ProxyServer.AllowAll(origin.Port)));
+        await WaitUntilAsync(() => Task.FromResult(logs.Messages.Any(m => m.Contains("Configuration reloaded", StringComparison.Ordinal))), "the reload");
+        using (var next = pools.Acquire())
+        {
+            Assert.NotSame(first, next.Invoker);
+        }
+
+        // Still in use by the request that holds the lease: not disposed under it.
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://www.example.com:{origin.Port}/still");
+        using (var response = await first.SendAsync(request, Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        lease.Dispose();
+        using var after = new HttpRequestMessage(HttpMethod.Get, $"http://www.example.com:{origin.Port}/after");
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => first.SendAsync(after, Token));
+    }
+
+    [Fact]
     public async Task InvalidNewFile_IsRejectedWithALoggedErrorAndPreviousPolicyStays()
     {
         await using var origin = await OriginServer.StartAsync();
