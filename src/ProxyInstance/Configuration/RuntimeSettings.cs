@@ -6,6 +6,7 @@ using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Policy;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Configuration;
 
@@ -270,7 +271,7 @@ internal sealed class RuntimeSettings
                 errors.Add(new ConfigError(path, "a static host entry needs at least one address."));
             }
 
-            hosts[Egress.EgressDialer.TryCanonicalName(name, out var canonical) ? canonical : name.TrimEnd('.')] = [.. parsed];
+            hosts[EgressTarget.TryCanonicalName(name, out var canonical) ? canonical : name.TrimEnd('.')] = [.. parsed];
         }
 
         if (errors.Count > before || policy is null)

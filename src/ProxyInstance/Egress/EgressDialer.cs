@@ -5,6 +5,7 @@ using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Egress;
 
@@ -21,59 +22,46 @@ internal readonly record struct EgressResult(Socket? Socket, ProxyError Error, s
 /// </summary>
 internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, ProxyMetrics metrics, ILogger<EgressDialer> logger)
 {
-    /// <summary>
-    /// The name the policy judged: lower case, without the trailing dot, internationalised labels in punycode. It is
-    /// what is looked up, in <c>Dns.Hosts</c> and by the resolver, whose hosts file matches names exactly, so that
-    /// <c>Example.COM.</c> reaches what <c>example.com</c> does. Allocates only when the name was not canonical.
-    /// </summary>
-    internal static bool TryCanonicalName(string host, out string name)
-    {
-        Span<char> buffer = stackalloc char[HostName.MaxLength];
-        if (HostName.Normalize(host, buffer, strict: false, out var written, out _) != HostNameStatus.Valid)
-        {
-            name = host;
-            return false;
-        }
-
-        name = buffer[..written].SequenceEqual(host) ? host : new string(buffer[..written]);
-        return true;
-    }
-
     /// <summary>Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/>, or says why it cannot.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the client went away).</exception>
-    /// <param name="host">The host as the client named it; names are looked up in their canonical form.</param>
+    /// <param name="host">The host in any notation (the plain-HTTP handler's connection callback); it is made an <see cref="EgressTarget"/> first.</param>
     /// <param name="port">The destination port.</param>
+    /// <param name="settings">The caller's settings snapshot; see the other overload.</param>
+    /// <param name="cancellationToken">Cancels the dial.</param>
+    public ValueTask<EgressResult> ConnectAsync(string host, int port, RuntimeSettings settings, CancellationToken cancellationToken) =>
+        EgressTarget.TryCreate(host, port, out var target)
+            ? ConnectAsync(target, settings, cancellationToken)
+            : ValueTask.FromResult(Fail(ProxyError.InvalidRequest, $"'{host}' is not a valid host name or address"));
+
+    /// <summary>Opens a TCP connection to <paramref name="target"/>, or says why it cannot.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the client went away).</exception>
+    /// <param name="target">
+    /// The destination the policy judged. A name is looked up as it stands there, in canonical form, in <c>Dns.Hosts</c>
+    /// and by the resolver, whose hosts file matches names exactly, so that <c>Example.COM.</c> reaches what
+    /// <c>example.com</c> does.
+    /// </param>
     /// <param name="settings">
     /// The caller's settings snapshot (SSRF guard, <c>Dns.Hosts</c>, timeouts): the one its request was admitted under,
     /// or the generation of the connection pool dialling, so that a reload never mixes two generations in one dial.
     /// </param>
     /// <param name="cancellationToken">Cancels the dial.</param>
-    public async ValueTask<EgressResult> ConnectAsync(string host, int port, RuntimeSettings settings, CancellationToken cancellationToken)
+    public async ValueTask<EgressResult> ConnectAsync(EgressTarget target, RuntimeSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var kind = HostLiteral.Classify(host, out var literal);
-        if (kind == HostKind.Invalid)
-        {
-            return Fail(ProxyError.InvalidRequest, $"'{host}' is not a valid host name or address");
-        }
-
+        var host = target.Host;
+        var port = target.Port;
         var dnsTime = TimeSpan.Zero;
         IPAddress[] addresses;
-        if (literal is not null)
+        if (target.Address is { } literal)
         {
             addresses = [literal];
         }
-        else if (!TryCanonicalName(host, out var name))
-        {
-            return Fail(ProxyError.InvalidRequest, $"'{host}' is not a valid host name or address");
-        }
-        else if (settings.StaticHosts.TryGetValue(name, out var pinned))
+        else if (settings.StaticHosts.TryGetValue(host, out var pinned))
         {
             addresses = pinned;
         }
         else
         {
-            host = name;
             var started = Stopwatch.GetTimestamp();
             using var dnsTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             dnsTimeout.CancelAfter(settings.DnsTimeout);

@@ -13,6 +13,7 @@ using EgressLab.ProxyInstance.Tunnel;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Forwarding;
 
@@ -168,15 +169,13 @@ internal sealed partial class ForwardProxyMiddleware(
             entry.User = user;
         }
 
-        var kind = HostLiteral.Classify(target.Host, out var literal);
-        if (kind == HostKind.Invalid)
+        if (!EgressTarget.TryCreate(target.Host, target.Port, out var destination))
         {
-            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, $"'{target.Host}' is not a valid host name or address", settings).ConfigureAwait(false);
+            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, TunnelHandler.InvalidHostDetail(target.Host), settings).ConfigureAwait(false);
             return;
         }
 
-        var host = literal?.ToString() ?? target.Host;
-        var decision = settings.Policy.Decide(new PolicyRequest(client ?? IPAddress.None, user, context.Request.Method, host, target.Port));
+        var decision = settings.Policy.Decide(new PolicyRequest(client ?? IPAddress.None, user, context.Request.Method, destination.Host, destination.Port));
         entry.Decision = decision.IsAllowed ? "allow" : "deny";
         entry.Rule = decision.RuleName;
         entry.Reason = decision.Reason.ToString();
@@ -187,7 +186,7 @@ internal sealed partial class ForwardProxyMiddleware(
             return;
         }
 
-        var uriHost = literal is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? $"[{literal}]" : host;
+        var uriHost = destination.UriHost;
         var prefix = target.Port == 80 ? $"http://{uriHost}" : $"http://{uriHost}:{target.Port}";
         if (!Uri.TryCreate(prefix + target.PathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }, out var requestUri))
         {

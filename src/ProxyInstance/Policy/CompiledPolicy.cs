@@ -1,4 +1,5 @@
 using System.Net;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Policy;
 

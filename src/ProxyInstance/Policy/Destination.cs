@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Policy;
 

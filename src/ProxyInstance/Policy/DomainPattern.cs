@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Policy;
 

@@ -1,3 +1,4 @@
+using EgressLab.ProxyInstance.Targets;
 namespace EgressLab.ProxyInstance.Policy;
 
 /// <summary>Many <see cref="DomainPattern"/>s compiled for lookup in time proportional to the host's label count.</summary>

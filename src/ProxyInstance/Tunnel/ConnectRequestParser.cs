@@ -65,7 +65,6 @@ internal static class ConnectRequestParser
     // RFC 3986 §3.2.2 IPv6address; no IPvFuture and no zone identifier (RFC 6874 was never part of HTTP).
     private static readonly SearchValues<byte> IPv6Chars = SearchValues.Create(".0123456789:ABCDEFabcdef"u8);
 
-    private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789ABCDEFabcdef"u8);
 
     // RFC 9110 §5.5: field-value is VCHAR / obs-text / SP / HTAB; every other CTL (NUL, CR, LF, DEL...) is invalid.
     private static readonly SearchValues<byte> InvalidFieldValueBytes = SearchValues.Create(
@@ -436,9 +435,9 @@ internal static class ConnectRequestParser
         && address.Contains((byte)':')
         && IPAddress.IsValidUtf8(address);
 
-    // A dot-separated name of non-empty labels of LabelChars, with at most one trailing dot. A name whose last label is
-    // numeric must be a canonical dotted-quad: resolvers and IPAddress.TryParse read "127.1", "2130706433", "0x7f.1" or
-    // "010.0.0.1" as addresses, and such a name must not slip past policy as if it were a domain (WHATWG URL "ends in a number").
+    // A dot-separated name of non-empty labels of LabelChars, with at most one trailing dot: the syntax only. Whether a
+    // numeric host ("127.1", "0x7f.1", "2130706433") is an address, and which, is decided by EgressTarget, as on the
+    // plain-HTTP path, so that both paths judge every notation alike.
     private static bool IsRegNameOrIPv4(ReadOnlySpan<byte> host)
     {
         bool trailingDot = host[^1] == (byte)'.';
@@ -449,11 +448,10 @@ internal static class ConnectRequestParser
         }
 
         ReadOnlySpan<byte> remaining = name;
-        ReadOnlySpan<byte> label;
         while (true)
         {
             int dot = remaining.IndexOf((byte)'.');
-            label = dot < 0 ? remaining : remaining[..dot];
+            ReadOnlySpan<byte> label = dot < 0 ? remaining : remaining[..dot];
             if (label.IsEmpty || label.Length > MaxLabelLength || label.ContainsAnyExcept(LabelChars))
             {
                 return false;
@@ -461,60 +459,7 @@ internal static class ConnectRequestParser
 
             if (dot < 0)
             {
-                break;
-            }
-
-            remaining = remaining[(dot + 1)..];
-        }
-
-        if (IsNumericLabel(label))
-        {
-            return !trailingDot && IsCanonicalIPv4(name);
-        }
-
-        return true;
-    }
-
-    private static bool IsNumericLabel(ReadOnlySpan<byte> label)
-    {
-        if (label.Length >= 2 && label[0] == (byte)'0' && (label[1] | 0x20) == (byte)'x')
-        {
-            return !label[2..].ContainsAnyExcept(HexDigits);
-        }
-
-        return !label.ContainsAnyExceptInRange((byte)'0', (byte)'9');
-    }
-
-    // RFC 3986 §3.2.2: IPv4address = dec-octet "." dec-octet "." dec-octet "." dec-octet, no leading zeros.
-    private static bool IsCanonicalIPv4(ReadOnlySpan<byte> name)
-    {
-        int octets = 0;
-        ReadOnlySpan<byte> remaining = name;
-        while (true)
-        {
-            int dot = remaining.IndexOf((byte)'.');
-            ReadOnlySpan<byte> octet = dot < 0 ? remaining : remaining[..dot];
-            if (octet.IsEmpty || octet.Length > 3 || (octet.Length > 1 && octet[0] == (byte)'0')
-                || octet.ContainsAnyExceptInRange((byte)'0', (byte)'9'))
-            {
-                return false;
-            }
-
-            int value = 0;
-            foreach (byte b in octet)
-            {
-                value = (value * 10) + (b - '0');
-            }
-
-            if (value > 255)
-            {
-                return false;
-            }
-
-            octets++;
-            if (dot < 0)
-            {
-                return octets == 4;
+                return true;
             }
 
             remaining = remaining[(dot + 1)..];

@@ -13,6 +13,7 @@ using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
 using Microsoft.AspNetCore.Http.Features;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Tunnel;
 
@@ -125,16 +126,14 @@ internal sealed partial class TunnelHandler(
             log.User = user;
         }
 
-        var kind = HostLiteral.Classify(request.Host, out var literal);
-        if (kind == HostKind.Invalid)
+        if (!EgressTarget.TryCreate(request.Host, request.Port, out var target))
         {
-            var detail = $"'{request.Host}' is not a valid host name or address";
+            var detail = InvalidHostDetail(request.Host);
             await RefuseAsync(sink, log, ProxyError.InvalidRequest, detail, settings, closed).ConfigureAwait(false);
             return;
         }
 
-        var host = literal?.ToString() ?? request.Host;
-        var decision = settings.Policy.Decide(new PolicyRequest(log.Client ?? IPAddress.None, user, "CONNECT", host, request.Port));
+        var decision = settings.Policy.Decide(new PolicyRequest(log.Client ?? IPAddress.None, user, "CONNECT", target.Host, target.Port));
         log.Decision = decision;
         metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "tunnel");
         if (!decision.IsAllowed)
@@ -153,7 +152,7 @@ internal sealed partial class TunnelHandler(
 
         try
         {
-            await OpenAsync(clientInput, sink, request, host, literal is not null, log, settings).ConfigureAwait(false);
+            await OpenAsync(clientInput, sink, target, log, settings).ConfigureAwait(false);
         }
         finally
         {
@@ -161,17 +160,20 @@ internal sealed partial class TunnelHandler(
         }
     }
 
+    /// <summary>What a client is told when its host is neither a valid name nor an address; the same on both paths.</summary>
+    internal static string InvalidHostDetail(string host) => $"'{host}' is not a valid host name or address";
+
     /// <summary>Says how a client's request rate is limited, for the 429 it gets.</summary>
     internal static string RateDetail(RuntimeSettings settings) => settings.RequestRatePerClient is { } rate
         ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Limits:RequestsPerSecondPerClient allows {rate.PerSecond} per second, {rate.Burst} at once")
         : "no rate limit is set";
 
     /// <summary>Dials an allowed, admitted tunnel's destination, answers 200, checks the SNI and relays.</summary>
-    private async Task OpenAsync(PipeReader clientInput, ClientSink sink, ConnectRequest request, string host, bool hostIsAddress, TunnelLog log, RuntimeSettings settings)
+    private async Task OpenAsync(PipeReader clientInput, ClientSink sink, EgressTarget destination, TunnelLog log, RuntimeSettings settings)
     {
         var closed = drain.DrainExpired;
-        var target = request.RawAuthority;
-        var egress = await dialer.ConnectAsync(host, request.Port, settings, closed).ConfigureAwait(false);
+        var target = log.Target;
+        var egress = await dialer.ConnectAsync(destination, settings, closed).ConfigureAwait(false);
         log.Egress = egress;
         if (!egress.Succeeded)
         {
@@ -198,7 +200,7 @@ internal sealed partial class TunnelHandler(
             TunnelHttpGuard? guard = null;
             if (settings.Policy.SniMode != SniMode.Off)
             {
-                var check = await CheckFirstBytesAsync(clientInput, upstream, request, hostIsAddress, settings, drained).ConfigureAwait(false);
+                var check = await CheckFirstBytesAsync(clientInput, upstream, destination, settings, drained).ConfigureAwait(false);
                 log.Sni = check.Sni;
                 if (check.Error != ProxyError.None)
                 {
@@ -226,7 +228,7 @@ internal sealed partial class TunnelHandler(
                 }
 
                 // Plain HTTP: every later request on the tunnel is held to the CONNECT target too.
-                guard = check.Http ? new TunnelHttpGuard(request, settings) : null;
+                guard = check.Http ? new TunnelHttpGuard(destination, settings) : null;
             }
 
             var refusal = guard is null ? null : new Func<byte[]>(() => ProxyErrorResponses.RawResponse(guard.Error, target, guard.Detail, settings.Realm));
@@ -271,7 +273,7 @@ internal sealed partial class TunnelHandler(
     /// one in which the destination speaks first, is relayed only when <c>Policy:OtherTunnelProtocols</c> allows it.
     /// </summary>
     private static async Task<FirstBytesCheck> CheckFirstBytesAsync(
-        PipeReader input, System.Net.Sockets.Socket upstream, ConnectRequest request, bool hostIsAddress, RuntimeSettings settings, CancellationToken closed)
+        PipeReader input, System.Net.Sockets.Socket upstream, EgressTarget destination, RuntimeSettings settings, CancellationToken closed)
     {
         var policy = settings.Policy;
         var mode = policy.SniMode;
@@ -332,7 +334,7 @@ internal sealed partial class TunnelHandler(
 
                 // Once the client has spoken, its bytes decide, whatever the destination sends meanwhile.
                 upstreamSpoke = null;
-                var check = Inspect(buffer, request, hostIsAddress, settings, out var needMore);
+                var check = Inspect(buffer, destination, settings, out var needMore);
                 if (needMore && !result.IsCompleted)
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -356,7 +358,7 @@ internal sealed partial class TunnelHandler(
     }
 
     /// <summary>Decides on the client's first bytes, or says more are needed (<paramref name="needMore"/>, and null).</summary>
-    private static FirstBytesCheck? Inspect(in ReadOnlySequence<byte> buffer, ConnectRequest request, bool hostIsAddress, RuntimeSettings settings, out bool needMore)
+    private static FirstBytesCheck? Inspect(in ReadOnlySequence<byte> buffer, EgressTarget destination, RuntimeSettings settings, out bool needMore)
     {
         needMore = false;
         var mode = settings.Policy.SniMode;
@@ -367,7 +369,7 @@ internal sealed partial class TunnelHandler(
                 needMore = true;
                 return null;
             case ClientHelloParseStatus.Parsed:
-                return CheckServerName(sni, request.Host, hostIsAddress, mode);
+                return CheckServerName(sni, destination, mode);
             case ClientHelloParseStatus.Malformed:
                 return mode == SniMode.AllowMissing ? FirstBytesCheck.Pass : new(ProxyError.ClientHelloInvalid, null, "the TLS ClientHello is malformed");
         }
@@ -381,7 +383,7 @@ internal sealed partial class TunnelHandler(
             case TunnelHttpHeadStatus.Malformed:
                 return new(ProxyError.InvalidRequest, null, problem, AnswerInTunnel: true);
             case TunnelHttpHeadStatus.Parsed:
-                var (error, detail) = TunnelHttpGuard.Check(target, request, mode);
+                var (error, detail) = TunnelHttpGuard.Check(target, destination, mode);
                 return new(error, null, detail, AnswerInTunnel: true, Http: true);
             default:
                 return settings.Policy.OtherTunnelProtocols == PolicyAction.Allow
@@ -411,23 +413,21 @@ internal sealed partial class TunnelHandler(
     }
 
     /// <summary>Holds a ClientHello's SNI to the CONNECT host.</summary>
-    private static FirstBytesCheck CheckServerName(string? sni, string connectHost, bool hostIsAddress, SniMode mode)
+    private static FirstBytesCheck CheckServerName(string? sni, EgressTarget destination, SniMode mode)
     {
         if (sni is null)
         {
             // Clients send no SNI for an IP-literal host (RFC 6066 §3), so that is no mismatch.
-            return hostIsAddress || mode == SniMode.AllowMissing
+            return destination.IsAddress || mode == SniMode.AllowMissing
                 ? FirstBytesCheck.Pass
                 : new(ProxyError.SniMismatch, null, "the ClientHello names no server");
         }
 
-        return !hostIsAddress && SameName(sni, connectHost)
+        // Compared in canonical form: case, a trailing dot and Unicode against punycode make no difference.
+        return !destination.IsAddress && destination.IsHost(sni)
             ? new(ProxyError.None, sni, null)
             : new(ProxyError.SniMismatch, sni, sni);
     }
-
-    private static bool SameName(string a, string b) =>
-        a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Sends the error response for <paramref name="log"/>'s target and writes the access log line with the bytes that reached the client.</summary>
     internal async Task RefuseAsync(ClientSink sink, TunnelLog log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed,

@@ -3,6 +3,7 @@ using System.Globalization;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Policy;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Tunnel;
 
@@ -23,13 +24,13 @@ internal sealed class TunnelHttpGuard
     // RFC 9112 §7.1: a chunk-size line (size and extensions) is short; a longer one is refused.
     private const int MaxChunkLineBytes = 4096;
 
-    private readonly ConnectRequest _connect;
+    private readonly EgressTarget _connect;
     private readonly RuntimeSettings _settings;
     private State _state;
     private long _remaining;
     private bool _mayChangeProtocol;
 
-    public TunnelHttpGuard(ConnectRequest connect, RuntimeSettings settings)
+    public TunnelHttpGuard(EgressTarget connect, RuntimeSettings settings)
     {
         _connect = connect;
         _settings = settings;
@@ -153,14 +154,14 @@ internal sealed class TunnelHttpGuard
     }
 
     /// <summary>Holds what a request names to the CONNECT target. Shared by the first request's check and this guard.</summary>
-    public static (ProxyError Error, string? Detail) Check(in TunnelHttpTarget target, ConnectRequest connect, SniMode mode)
+    public static (ProxyError Error, string? Detail) Check(in TunnelHttpTarget target, EgressTarget connect, SniMode mode)
     {
         if (target.Host is null)
         {
             return mode == SniMode.AllowMissing ? (ProxyError.None, null) : (ProxyError.TunnelHostMismatch, null);
         }
 
-        return target.Port == connect.Port && TunnelHostMatch.SameHost(target.Host, connect.Host)
+        return target.Port == connect.Port && connect.IsHost(target.Host)
             ? (ProxyError.None, null)
             : (ProxyError.TunnelHostMismatch, target.Named);
     }

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Tunnel;
 
@@ -229,7 +229,7 @@ internal static class TunnelHttpHeadParser
         }
 
         // Both must name the same destination: the origin may route by either.
-        if (fromUri is { } u && fromHost is { } h && (u.Port != h.Port || !TunnelHostMatch.SameHost(u.Host!, h.Host!)))
+        if (fromUri is { } u && fromHost is { } h && (u.Port != h.Port || !(EgressTarget.TryCreate(u.Host!, u.Port, out var named) && named.IsHost(h.Host!))))
         {
             problem = "the URL and the Host field of the request inside the tunnel name different hosts";
             return TunnelHttpHeadStatus.Malformed;
@@ -278,30 +278,12 @@ internal static class TunnelHttpHeadParser
         }
 
         if (!ConnectRequestParser.TryParseAuthority(authority, out var host, out var port, out _)
-            || HostLiteral.Classify(host, out _) == HostKind.Invalid)
+            || !EgressTarget.TryCreate(host, port, out _))
         {
             return false;
         }
 
         target = new TunnelHttpTarget(host, port, authority);
         return true;
-    }
-}
-
-/// <summary>Whether a name a client sends inside a tunnel (SNI, Host) is the CONNECT host.</summary>
-internal static class TunnelHostMatch
-{
-    /// <summary>Names compare without case and without a trailing dot; addresses compare as addresses.</summary>
-    public static bool SameHost(string a, string b)
-    {
-        var kindA = HostLiteral.Classify(a, out var addressA);
-        var kindB = HostLiteral.Classify(b, out var addressB);
-        if (addressA is not null || addressB is not null)
-        {
-            return addressA is not null && addressA.Equals(addressB);
-        }
-
-        return kindA != HostKind.Invalid && kindB != HostKind.Invalid
-            && a.AsSpan().TrimEnd('.').Equals(b.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
     }
 }

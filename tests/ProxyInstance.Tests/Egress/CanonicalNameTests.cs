@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Tests.TestHost;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Tests.Egress;
 
@@ -20,7 +21,7 @@ public sealed class CanonicalNameTests
     [InlineData("bücher.example", "xn--bcher-kva.example")]
     public void TryCanonicalName_GivesThePolicysForm(string host, string expected)
     {
-        Assert.True(EgressDialer.TryCanonicalName(host, out var name));
+        Assert.True(EgressTarget.TryCanonicalName(host, out var name));
         Assert.Equal(expected, name);
     }
 
@@ -28,7 +29,7 @@ public sealed class CanonicalNameTests
     public void TryCanonicalName_AlreadyCanonical_ReturnsTheSameString()
     {
         var host = "www.example.com";
-        Assert.True(EgressDialer.TryCanonicalName(host, out var name));
+        Assert.True(EgressTarget.TryCanonicalName(host, out var name));
         Assert.Same(host, name);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Tests.Egress;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 
-namespace EgressLab.ProxyInstance.Policy;
+namespace EgressLab.ProxyInstance.Targets;
 
 /// <summary>
 /// Brings DNS names to the one form that patterns and hosts are compared in: ASCII lower case, at most one

@@ -1,7 +1,8 @@
 using System.Net;
 using EgressLab.ProxyInstance.Egress;
+using EgressLab.ProxyInstance.Targets;
 
-namespace EgressLab.ProxyInstance.Tests.Egress;
+namespace EgressLab.ProxyInstance.Tests.Targets;
 
 public class HostLiteralTests
 {

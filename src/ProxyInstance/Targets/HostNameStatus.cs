@@ -1,4 +1,4 @@
-namespace EgressLab.ProxyInstance.Policy;
+namespace EgressLab.ProxyInstance.Targets;
 
 /// <summary>Outcome of <see cref="HostName.Normalize"/>.</summary>
 internal enum HostNameStatus

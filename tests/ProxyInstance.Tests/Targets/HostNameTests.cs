@@ -1,6 +1,7 @@
 using EgressLab.ProxyInstance.Policy;
+using EgressLab.ProxyInstance.Targets;
 
-namespace EgressLab.ProxyInstance.Tests.Policy;
+namespace EgressLab.ProxyInstance.Tests.Targets;
 
 public sealed class HostNameTests
 {

@@ -6,7 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace EgressLab.ProxyInstance.Egress;
+namespace EgressLab.ProxyInstance.Targets;
 
 /// <summary>What a request's host turned out to be.</summary>
 internal enum HostKind
