@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
 using EgressLab.ProxyInstance.AccessLog;
+using EgressLab.ProxyInstance.Admission;
 using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
@@ -31,7 +32,7 @@ internal sealed partial class ForwardProxyMiddleware(
     AccessLogWriter accessLog,
     TimeProvider timeProvider,
     TunnelHandler tunnels,
-    ClientLimits limits,
+    AdmissionGate gate,
     ILogger<ForwardProxyMiddleware> logger)
 {
     private const string ClientWentAway = "client went away";
@@ -68,7 +69,7 @@ internal sealed partial class ForwardProxyMiddleware(
             Tunnel = false,
             Status = 0,
             Error = ProxyError.None,
-            Decision = "none",
+            Decision = DecisionLabels.None,
         };
 
         // Most forwarded requests (GET, HEAD) have no body: nothing to time or count on that side.
@@ -117,12 +118,6 @@ internal sealed partial class ForwardProxyMiddleware(
             return;
         }
 
-        if (!limits.TryTakeRequest(client ?? IPAddress.None, settings.RequestRatePerClient, out var wait))
-        {
-            await FailAsync(context, entry, ProxyError.RateLimited, rawTarget, TunnelHandler.RateDetail(settings), settings, wait).ConfigureAwait(false);
-            return;
-        }
-
         if (HttpMethods.IsConnect(context.Request.Method))
         {
             // A CONNECT that cannot be handed over to a tunnel; without the connection wrappers (never on the proxy
@@ -156,36 +151,20 @@ internal sealed partial class ForwardProxyMiddleware(
                 return;
         }
 
-        string? user = null;
-        if (settings.Credentials is { } credentials)
+        var admission = gate.Admit(
+            new AdmissionRequest(client ?? IPAddress.None, context.Request.Method, target.Host, target.Port, context.Request.Headers.ProxyAuthorization, AdmissionPath.Http),
+            settings);
+        entry.User = admission.User;
+        entry.Decision = admission.DecisionLabel;
+        entry.Rule = admission.Decision?.RuleName;
+        entry.Reason = admission.Decision?.Reason.ToString();
+        if (!admission.IsAdmitted)
         {
-            if (!BasicCredentials.TryParse(context.Request.Headers.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
-            {
-                await FailAsync(context, entry, ProxyError.AuthenticationRequired, rawTarget, null, settings).ConfigureAwait(false);
-                return;
-            }
-
-            user = name;
-            entry.User = user;
-        }
-
-        if (!EgressTarget.TryCreate(target.Host, target.Port, out var destination))
-        {
-            await FailAsync(context, entry, ProxyError.InvalidRequest, rawTarget, TunnelHandler.InvalidHostDetail(target.Host), settings).ConfigureAwait(false);
+            await FailAsync(context, entry, admission.Error, rawTarget, admission.Detail, settings, admission.RetryAfter).ConfigureAwait(false);
             return;
         }
 
-        var decision = settings.Policy.Decide(new PolicyRequest(client ?? IPAddress.None, user, context.Request.Method, destination.Host, destination.Port));
-        entry.Decision = decision.IsAllowed ? "allow" : "deny";
-        entry.Rule = decision.RuleName;
-        entry.Reason = decision.Reason.ToString();
-        metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "http");
-        if (!decision.IsAllowed)
-        {
-            await FailAsync(context, entry, ProxyError.AccessDenied, rawTarget, TunnelHandler.PolicyDetail(decision), settings).ConfigureAwait(false);
-            return;
-        }
-
+        var destination = admission.Target;
         var uriHost = destination.UriHost;
         var prefix = target.Port == 80 ? $"http://{uriHost}" : $"http://{uriHost}:{target.Port}";
         if (!Uri.TryCreate(prefix + target.PathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }, out var requestUri))

@@ -71,6 +71,7 @@ internal static class ProxyApplication
         builder.Services.AddSingleton<EgressHttpClient>();
         builder.Services.AddSingleton<AccessLogWriter>();
         builder.Services.AddSingleton<DrainSignal>();
+        builder.Services.AddSingleton<Admission.AdmissionGate>();
         builder.Services.AddSingleton<TunnelHandler>();
         builder.Services.AddSingleton<ClientLimits>();
         builder.Services.AddSingleton<ForwardProxyMiddleware>();

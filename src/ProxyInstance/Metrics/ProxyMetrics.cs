@@ -8,11 +8,6 @@ internal sealed class ProxyMetrics : IDisposable
 {
     public const string MeterName = "EgressLab.Proxy";
 
-    public const string DecisionAllow = "allow";
-    public const string DecisionDeny = "deny";
-    public const string KindHttp = "http";
-    public const string KindTunnel = "tunnel";
-    public const string DefaultRule = "default";
 
     /// <summary>Bucket upper bounds, in seconds, for DNS and connect durations: 0.5 ms to 10 s.</summary>
     public static IReadOnlyList<double> DurationBuckets { get; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -59,7 +54,7 @@ internal sealed class ProxyMetrics : IDisposable
     public void ObserveClientConnections(Func<int> open) =>
         _meter.CreateObservableGauge("proxy_client_connections", open, "{connection}", "Client connections open now on the proxy listeners.");
 
-    /// <summary>One request (<see cref="KindHttp"/>) or CONNECT (<see cref="KindTunnel"/>) and the policy's verdict on it.</summary>
+    /// <summary>One request (<c>http</c>) or CONNECT (<c>tunnel</c>) and the policy's verdict on it.</summary>
     public void RecordRequest(string decision, string rule, string kind) =>
         _requests.Add(1, new KeyValuePair<string, object?>("decision", decision), new KeyValuePair<string, object?>("rule", rule), new KeyValuePair<string, object?>("kind", kind));
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using EgressLab.ProxyInstance.AccessLog;
+using EgressLab.ProxyInstance.Admission;
 using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
@@ -23,6 +24,7 @@ namespace EgressLab.ProxyInstance.Tunnel;
 /// CONNECT that opens a connection, the plain-HTTP path for one that follows other requests on it.
 /// </summary>
 internal sealed partial class TunnelHandler(
+    AdmissionGate gate,
     EgressDialer dialer,
     ProxyMetrics metrics,
     AccessLogWriter accessLog,
@@ -106,43 +108,16 @@ internal sealed partial class TunnelHandler(
         // after sending its payload; dialling is bounded by the connect timeout instead.
         var closed = drain.DrainExpired;
         var client = log.Client ?? IPAddress.None;
-        if (!limits.TryTakeRequest(client, settings.RequestRatePerClient, out var wait))
+        var outcome = gate.Admit(new AdmissionRequest(client, "CONNECT", request.Host, request.Port, request.ProxyAuthorization, AdmissionPath.Tunnel), settings);
+        log.User = outcome.User;
+        log.Decision = outcome.Decision;
+        if (!outcome.IsAdmitted)
         {
-            var detail = RateDetail(settings);
-            await RefuseAsync(sink, log, ProxyError.RateLimited, detail, settings, closed, wait).ConfigureAwait(false);
+            await RefuseAsync(sink, log, outcome.Error, outcome.Detail, settings, closed, outcome.RetryAfter).ConfigureAwait(false);
             return;
         }
 
-        string? user = null;
-        if (settings.Credentials is { } credentials)
-        {
-            if (!BasicCredentials.TryParse(request.ProxyAuthorization, out var name, out var password) || !credentials.Verify(name, password))
-            {
-                await RefuseAsync(sink, log, ProxyError.AuthenticationRequired, null, settings, closed).ConfigureAwait(false);
-                return;
-            }
-
-            user = name;
-            log.User = user;
-        }
-
-        if (!EgressTarget.TryCreate(request.Host, request.Port, out var target))
-        {
-            var detail = InvalidHostDetail(request.Host);
-            await RefuseAsync(sink, log, ProxyError.InvalidRequest, detail, settings, closed).ConfigureAwait(false);
-            return;
-        }
-
-        var decision = settings.Policy.Decide(new PolicyRequest(log.Client ?? IPAddress.None, user, "CONNECT", target.Host, target.Port));
-        log.Decision = decision;
-        metrics.RecordRequest(decision.IsAllowed ? "allow" : "deny", decision.RuleName ?? "default", "tunnel");
-        if (!decision.IsAllowed)
-        {
-            var detail = PolicyDetail(decision);
-            await RefuseAsync(sink, log, ProxyError.AccessDenied, detail, settings, closed).ConfigureAwait(false);
-            return;
-        }
-
+        var target = outcome.Target;
         if (!limits.TryOpenTunnel(client, settings.MaxTunnelsPerClient))
         {
             var detail = $"this client has {settings.MaxTunnelsPerClient} tunnels open, the most Limits:MaxTunnelsPerClient allows";
@@ -159,14 +134,6 @@ internal sealed partial class TunnelHandler(
             limits.CloseTunnel(client);
         }
     }
-
-    /// <summary>What a client is told when its host is neither a valid name nor an address; the same on both paths.</summary>
-    internal static string InvalidHostDetail(string host) => $"'{host}' is not a valid host name or address";
-
-    /// <summary>Says how a client's request rate is limited, for the 429 it gets.</summary>
-    internal static string RateDetail(RuntimeSettings settings) => settings.RequestRatePerClient is { } rate
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Limits:RequestsPerSecondPerClient allows {rate.PerSecond} per second, {rate.Burst} at once")
-        : "no rate limit is set";
 
     /// <summary>Dials an allowed, admitted tunnel's destination, answers 200, checks the SNI and relays.</summary>
     private async Task OpenAsync(PipeReader clientInput, ClientSink sink, EgressTarget destination, TunnelLog log, RuntimeSettings settings)
@@ -478,7 +445,7 @@ internal sealed partial class TunnelHandler(
             Tunnel = true,
             Status = log.Status ?? ProxyErrorResponses.StatusCode(error),
             Error = error,
-            Decision = log.Decision is null ? "none" : log.Decision.IsAllowed ? "allow" : "deny",
+            Decision = DecisionLabels.Of(log.Decision),
             Rule = log.Decision?.RuleName,
             Reason = log.Decision?.Reason.ToString(),
             Upstream = log.Egress.Address,
@@ -490,10 +457,6 @@ internal sealed partial class TunnelHandler(
             Detail = detail,
         });
     }
-
-    internal static string PolicyDetail(PolicyDecision decision) => decision.RuleName is { } rule
-        ? $"rule '{rule}'"
-        : "no rule allows it and the default action is Deny";
 
     /// <summary>What the access log line of a tunnel needs, filled in as the tunnel goes (not copied at each step).</summary>
     internal sealed record TunnelLog(DateTimeOffset Time, long Started, IPAddress? Client, string? User, string Method, string Target)

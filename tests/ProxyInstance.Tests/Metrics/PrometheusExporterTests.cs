@@ -327,7 +327,7 @@ public sealed class PrometheusExporterTests
 
         static void Record(ProxyMetrics metrics, string rule)
         {
-            metrics.RecordRequest(ProxyMetrics.DecisionAllow, rule, ProxyMetrics.KindHttp);
+            metrics.RecordRequest(EgressLab.ProxyInstance.Admission.DecisionLabels.Allow, rule, "http");
             metrics.RecordError("ERR_DNS_FAIL");
             metrics.RecordReload(ok: true);
             metrics.AddBytes(10, 20);

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using EgressLab.ProxyInstance.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using EgressLab.ProxyInstance.Admission;
 
 namespace EgressLab.ProxyInstance.Tests.Metrics;
 
@@ -54,10 +55,10 @@ public sealed class ProxyMetricsTests : IDisposable
     [Fact]
     public void RecordRequest_SeveralTagSets_CountsEachSeparately()
     {
-        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, "github", ProxyMetrics.KindTunnel);
-        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, "github", ProxyMetrics.KindTunnel);
-        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, "github", ProxyMetrics.KindHttp);
-        _metrics.RecordRequest(ProxyMetrics.DecisionDeny, ProxyMetrics.DefaultRule, ProxyMetrics.KindTunnel);
+        _metrics.RecordRequest(DecisionLabels.Allow, "github", DecisionLabels.Kind(AdmissionPath.Tunnel));
+        _metrics.RecordRequest(DecisionLabels.Allow, "github", DecisionLabels.Kind(AdmissionPath.Tunnel));
+        _metrics.RecordRequest(DecisionLabels.Allow, "github", DecisionLabels.Kind(AdmissionPath.Http));
+        _metrics.RecordRequest(DecisionLabels.Deny, DecisionLabels.DefaultRule, DecisionLabels.Kind(AdmissionPath.Tunnel));
 
         var text = PrometheusText.Parse(_exporter.Render());
 
@@ -168,7 +169,7 @@ public sealed class ProxyMetricsTests : IDisposable
                     await start.Task;
                     for (var i = 0; i < Iterations; i++)
                     {
-                        _metrics.RecordRequest(ProxyMetrics.DecisionAllow, rule, ProxyMetrics.KindHttp);
+                        _metrics.RecordRequest(DecisionLabels.Allow, rule, DecisionLabels.Kind(AdmissionPath.Http));
                         _metrics.AddBytes(3, 5);
                         _metrics.TunnelOpened();
                         _metrics.RecordConnect(TimeSpan.FromMilliseconds(i % 2 == 0 ? 0.1 : 100));
