@@ -63,14 +63,37 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
             // Fed as reads of growing length, the first decided answer is the whole input's answer.
             var decided = FirstDecidedPrefix(random, input, ParseConnect);
             Assert.True(decided == whole, $"fed in reads: {decided} but whole: {whole}");
+
+            // And valid heads still parse, however split: a parser that refused everything would pass the rest.
+            var (valid, host, port) = ValidConnectHead(random);
+            record(valid);
+            var parsed = ParseConnect(RandomSplit(random, valid));
+            Assert.True(parsed.Status == ConnectParseStatus.Complete && parsed.Host == host && parsed.Port == port, $"a valid head gave {parsed}");
         });
+    }
+
+    /// <summary>A valid CONNECT head with a random valid authority, version and extra fields, and what it must parse to.</summary>
+    private static (byte[] Head, string Host, int Port) ValidConnectHead(Random random)
+    {
+        string[] hosts = ["example.com", "api.example.com", "EXAMPLE.COM.", "xn--bcher-kva.example", "a-b_c.example.org", "198.51.100.10", "127.1", "[2001:db8::1]", "[::ffff:192.0.2.1]"];
+        var host = hosts[random.Next(hosts.Length)];
+        var port = random.Next(1, 65536);
+        var head = new StringBuilder($"CONNECT {host}:{port} HTTP/1.{random.Next(2)}\r\n");
+        for (var i = random.Next(4); i > 0; i--)
+        {
+            head.Append(CultureInfo.InvariantCulture, $"X-Fuzz-{random.Next(1000)}: {new string((char)random.Next('!', '~' + 1), random.Next(1, 40))}\r\n");
+        }
+
+        head.Append("\r\n");
+        return (Encoding.ASCII.GetBytes(head.ToString()), host.StartsWith('[') ? host[1..^1] : host, port);
     }
 
     [Fact]
     public async Task ClientHelloParser_MutatedHellos_NeverThrowsHangsOrDependsOnReadBoundaries()
     {
         var hellos = new List<byte[]>();
-        foreach (var name in new[] { "example.com", "a.b.example.org" })
+        string[] names = ["example.com", "a.b.example.org"];
+        foreach (var name in names)
         {
             hellos.Add(await ClientHelloParserTests.CaptureClientHelloAsync(name, TestContext.Current.CancellationToken));
         }
@@ -89,6 +112,11 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
             Assert.True(whole == split, $"split into segments: {split} but whole: {whole}");
             var decided = FirstDecidedPrefix(random, input, ParseHello);
             Assert.True(decided == whole, $"fed in reads: {decided} but whole: {whole}");
+
+            // The real ClientHellos still parse, with their names, however split.
+            var index = random.Next(hellos.Count);
+            var real = ParseHello(RandomSplit(random, hellos[index]));
+            Assert.True(real == new HelloResult(ClientHelloParseStatus.Parsed, names[index]), $"a real ClientHello gave {real}");
         });
     }
 
@@ -123,6 +151,11 @@ public sealed class ParserFuzzTests : Robustness.RobustnessTest
                 var expected = patterns.Any(p => p.Matches(host));
                 Assert.True(set.Matches(host) == expected, $"the set says {!expected} for '{FuzzRun.Escape(host)}', the patterns one by one say {expected}");
             }
+
+            // A plain valid name is always a valid pattern, matches itself and its subdomains under a leading dot.
+            var name = $"{(char)random.Next('a', 'z' + 1)}{random.Next(1000)}.example.com";
+            Assert.True(DomainPattern.TryParse(name, out var exact, out _) && exact.Matches(name) && !exact.Matches("x." + name), $"'{name}' as a pattern");
+            Assert.True(DomainPattern.TryParse("." + name, out var parent, out _) && parent.Matches(name) && parent.Matches("x." + name), $"'.{name}' as a pattern");
         });
     }
 
