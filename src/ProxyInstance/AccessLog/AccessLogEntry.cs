@@ -10,6 +10,9 @@ namespace EgressLab.ProxyInstance.AccessLog;
 /// </remarks>
 internal sealed record AccessLogEntry
 {
+    /// <summary>When the request or tunnel began, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp: the line's duration runs from it.</summary>
+    public long Started { get; init; }
+
     public required DateTimeOffset Time { get; set; }
     public required TimeSpan Duration { get; set; }
     public required IPAddress? Client { get; set; }
@@ -45,4 +48,36 @@ internal sealed record AccessLogEntry
     public TimeSpan ConnectTime { get; set; }
     public string? ContentType { get; set; }
     public string? Detail { get; set; }
+
+    /// <summary>A tunnel's entry as its CONNECT arrives: nothing decided, nothing sent yet.</summary>
+    public static AccessLogEntry ForTunnel(DateTimeOffset time, long started, IPAddress? client, string target) => new()
+    {
+        Time = time,
+        Started = started,
+        Duration = TimeSpan.Zero,
+        Client = client,
+        Method = "CONNECT",
+        Target = target,
+        Tunnel = true,
+        Status = 0,
+        Error = ProxyError.None,
+        Decision = Admission.DecisionLabels.None,
+    };
+
+    /// <summary>Takes the admission's user and decision, on either path.</summary>
+    public void Admitted(in Admission.AdmissionOutcome outcome)
+    {
+        User = outcome.User;
+        Decision = outcome.DecisionLabel;
+        Rule = outcome.Decision?.RuleName;
+        Reason = outcome.Decision?.Reason.ToString();
+    }
+
+    /// <summary>Takes where the connection went and how long it took to open, on either path.</summary>
+    public void Dialled(in Egress.EgressResult egress)
+    {
+        Upstream = egress.Address;
+        DnsTime = egress.DnsTime;
+        ConnectTime = egress.ConnectTime;
+    }
 }

@@ -154,10 +154,7 @@ internal sealed partial class ForwardProxyMiddleware(
         var admission = gate.Admit(
             new AdmissionRequest(client ?? IPAddress.None, context.Request.Method, target.Host, target.Port, context.Request.Headers.ProxyAuthorization, AdmissionPath.Http),
             settings);
-        entry.User = admission.User;
-        entry.Decision = admission.DecisionLabel;
-        entry.Rule = admission.Decision?.RuleName;
-        entry.Reason = admission.Decision?.Reason.ToString();
+        entry.Admitted(admission);
         if (!admission.IsAdmitted)
         {
             await FailAsync(context, entry, admission.Error, rawTarget, admission.Detail, settings, admission.RetryAfter).ConfigureAwait(false);
@@ -183,9 +180,7 @@ internal sealed partial class ForwardProxyMiddleware(
             error = await forwarder.SendAsync(context, prefix, lease.Invoker, RequestConfig(settings), transformer, aborted).ConfigureAwait(false);
         }
 
-        entry.Upstream = trace.Result.Address;
-        entry.DnsTime = trace.Result.DnsTime;
-        entry.ConnectTime = trace.Result.ConnectTime;
+        entry.Dialled(trace.Result);
         if (error == ForwarderError.None)
         {
             return;
@@ -218,9 +213,7 @@ internal sealed partial class ForwardProxyMiddleware(
             };
         if (egress is not null)
         {
-            entry.Upstream = egress.Result.Address;
-            entry.DnsTime = egress.Result.DnsTime;
-            entry.ConnectTime = egress.Result.ConnectTime;
+            entry.Dialled(egress.Result);
         }
 
         if (outcome == ProxyError.None && why is null)

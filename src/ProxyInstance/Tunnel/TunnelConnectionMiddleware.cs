@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
+using EgressLab.ProxyInstance.AccessLog;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Forwarding;
@@ -124,7 +125,7 @@ internal sealed class TunnelConnectionMiddleware
                     ConnectParseError.UnsupportedVersion => ProxyError.VersionNotSupported,
                     _ => ProxyError.InvalidRequest,
                 };
-                await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-"), error, Describe(parseError), settings,
+                await _tunnels.RefuseAsync(sink, AccessLogEntry.ForTunnel(time, started, client, "-"), error, Describe(parseError), settings,
                     _tunnels.DrainExpired).ConfigureAwait(false);
                 return;
             }
@@ -142,7 +143,7 @@ internal sealed class TunnelConnectionMiddleware
             }
             catch (OperationCanceledException)
             {
-                await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", "-"), ProxyError.RequestHeadersTimeout, null, settings,
+                await _tunnels.RefuseAsync(sink, AccessLogEntry.ForTunnel(time, started, client, "-"), ProxyError.RequestHeadersTimeout, null, settings,
                     _tunnels.DrainExpired).ConfigureAwait(false);
                 return;
             }
@@ -156,12 +157,12 @@ internal sealed class TunnelConnectionMiddleware
         if (!admitted)
         {
             var detail = TooManyConnectionsDetail(startup.MaxConnections);
-            await _tunnels.RefuseAsync(sink, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request!.RawAuthority), ProxyError.TooManyConnections, detail,
+            await _tunnels.RefuseAsync(sink, AccessLogEntry.ForTunnel(time, started, client, request!.RawAuthority), ProxyError.TooManyConnections, detail,
                 settings, _tunnels.DrainExpired, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             return;
         }
 
-        await _tunnels.RunAsync(input, sink, request!, new TunnelHandler.TunnelLog(time, started, client, null, "CONNECT", request!.RawAuthority), settings).ConfigureAwait(false);
+        await _tunnels.RunAsync(input, sink, request!, AccessLogEntry.ForTunnel(time, started, client, request!.RawAuthority), settings).ConfigureAwait(false);
     }
 
     internal static string TooManyConnectionsDetail(int max) =>

@@ -66,7 +66,7 @@ internal sealed partial class TunnelHandler(
         // Kestrel's own response for this request goes nowhere; this makes it close the connection after it.
         context.Response.Headers.Connection = "close";
         var sink = new ClientSink(output);
-        var log = new TunnelLog(time, started, client, null, "CONNECT", rawTarget);
+        var log = AccessLogEntry.ForTunnel(time, started, client, rawTarget);
         var headers = request.Headers;
         var version = HttpProtocol.IsHttp10(request.Protocol) ? HttpVersion.Version10 : HttpVersion.Version11;
         var connect = new ConnectRequest(host!, port, bracketed, rawTarget, version,
@@ -102,15 +102,14 @@ internal sealed partial class TunnelHandler(
     /// Authenticates, decides and dials a parsed CONNECT, answers it on <paramref name="sink"/> and relays the
     /// tunnel until it ends; writes the access log line whatever happens.
     /// </summary>
-    public async Task RunAsync(PipeReader clientInput, ClientSink sink, ConnectRequest request, TunnelLog log, RuntimeSettings settings)
+    public async Task RunAsync(PipeReader clientInput, ClientSink sink, ConnectRequest request, AccessLogEntry log, RuntimeSettings settings)
     {
         // Not ConnectionClosed: Kestrel fires it when the client half-closes, which a client may do right
         // after sending its payload; dialling is bounded by the connect timeout instead.
         var closed = drain.DrainExpired;
         var client = log.Client ?? IPAddress.None;
         var outcome = gate.Admit(new AdmissionRequest(client, "CONNECT", request.Host, request.Port, request.ProxyAuthorization, AdmissionPath.Tunnel), settings);
-        log.User = outcome.User;
-        log.Decision = outcome.Decision;
+        log.Admitted(outcome);
         if (!outcome.IsAdmitted)
         {
             await RefuseAsync(sink, log, outcome.Error, outcome.Detail, settings, closed, outcome.RetryAfter).ConfigureAwait(false);
@@ -136,12 +135,12 @@ internal sealed partial class TunnelHandler(
     }
 
     /// <summary>Dials an allowed, admitted tunnel's destination, answers 200, checks the SNI and relays.</summary>
-    private async Task OpenAsync(PipeReader clientInput, ClientSink sink, EgressTarget destination, TunnelLog log, RuntimeSettings settings)
+    private async Task OpenAsync(PipeReader clientInput, ClientSink sink, EgressTarget destination, AccessLogEntry log, RuntimeSettings settings)
     {
         var closed = drain.DrainExpired;
         var target = log.Target;
         var egress = await dialer.ConnectAsync(destination, settings, closed).ConfigureAwait(false);
-        log.Egress = egress;
+        log.Dialled(egress);
         if (!egress.Succeeded)
         {
             await RefuseAsync(sink, log, egress.Error, egress.Detail, settings, closed).ConfigureAwait(false);
@@ -155,6 +154,7 @@ internal sealed partial class TunnelHandler(
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
         {
+            log.ClientAborted = true;
             Complete(log, ProxyError.None, "client left before the tunnel opened");
             return;
         }
@@ -397,7 +397,7 @@ internal sealed partial class TunnelHandler(
     }
 
     /// <summary>Sends the error response for <paramref name="log"/>'s target and writes the access log line with the bytes that reached the client.</summary>
-    internal async Task RefuseAsync(ClientSink sink, TunnelLog log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed,
+    internal async Task RefuseAsync(ClientSink sink, AccessLogEntry log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed,
         TimeSpan? retryAfter = null)
     {
         metrics.RecordError(ProxyErrorResponses.Code(error));
@@ -416,7 +416,7 @@ internal sealed partial class TunnelHandler(
     }
 
     /// <summary>Answers a refused request inside an open tunnel, after the 200, and counts the bytes the client got.</summary>
-    private async Task SendInTunnelAsync(ClientSink sink, TunnelLog log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed)
+    private async Task SendInTunnelAsync(ClientSink sink, AccessLogEntry log, ProxyError error, string? detail, RuntimeSettings settings, CancellationToken closed)
     {
         var response = ProxyErrorResponses.RawResponse(error, log.Target, detail, settings.Realm);
         try
@@ -431,46 +431,17 @@ internal sealed partial class TunnelHandler(
         }
     }
 
-    /// <summary>Writes the tunnel's access log line; the status comes from the outcome, mapped in one place.</summary>
-    internal void Complete(TunnelLog log, ProxyError error, string? detail)
+    /// <summary>
+    /// Writes the tunnel's access log line: its one record, filled in as the tunnel went. The status is the one the
+    /// client got: set already when a refusal came after the 200, otherwise the outcome's, mapped in one place.
+    /// </summary>
+    internal void Complete(AccessLogEntry log, ProxyError error, string? detail)
     {
-        accessLog.Write(new AccessLogEntry
-        {
-            Time = log.Time,
-            Duration = Stopwatch.GetElapsedTime(log.Started),
-            Client = log.Client,
-            User = log.User,
-            Method = log.Method,
-            Target = log.Target,
-            Tunnel = true,
-            Status = log.Status ?? ProxyErrorResponses.StatusCode(error),
-            Error = error,
-            Decision = DecisionLabels.Of(log.Decision),
-            Rule = log.Decision?.RuleName,
-            Reason = log.Decision?.Reason.ToString(),
-            Upstream = log.Egress.Address,
-            Sni = log.Sni,
-            BytesUp = log.BytesUp,
-            BytesDown = log.BytesDown,
-            DnsTime = log.Egress.DnsTime,
-            ConnectTime = log.Egress.ConnectTime,
-            Detail = detail,
-        });
-    }
-
-    /// <summary>What the access log line of a tunnel needs, filled in as the tunnel goes (not copied at each step).</summary>
-    internal sealed record TunnelLog(DateTimeOffset Time, long Started, IPAddress? Client, string? User, string Method, string Target)
-    {
-        public string? User { get; set; } = User;
-        public PolicyDecision? Decision { get; set; }
-        public EgressResult Egress { get; set; }
-        public string? Sni { get; set; }
-
-        /// <summary>The status the client got when it is not the outcome's own: a tunnel refused after its 200.</summary>
-        public int? Status { get; set; }
-
-        public long BytesUp { get; set; }
-        public long BytesDown { get; set; }
+        log.Duration = Stopwatch.GetElapsedTime(log.Started);
+        log.Status = log.Status != 0 || log.ClientAborted ? log.Status : ProxyErrorResponses.StatusCode(error);
+        log.Error = error;
+        log.Detail = detail;
+        accessLog.Write(log);
     }
 
     private static partial class Log
