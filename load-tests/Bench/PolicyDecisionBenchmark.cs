@@ -7,7 +7,7 @@ namespace EgressLab.LoadTests.Bench;
 /// an allowlist of many domains (<see cref="PolicyDecisionWorkload"/>).
 /// </summary>
 /// <remarks>
-/// The timed call is the one <c>ForwardProxyMiddleware</c> and <c>TunnelHandler</c> make, host normalisation (case,
+/// The timed call is the one <c>ForwardProxyHandler</c> and <c>TunnelHandler</c> make, host normalisation (case,
 /// trailing dot) included, since <see cref="CompiledPolicy.Decide"/> does it per request. The requests rotate through
 /// <see cref="PolicyDecisionWorkload.QueryCount"/> different ones, so neither the branch predictor nor the caches see
 /// one request repeated. Every request's decision is checked before anything is timed.

@@ -1,5 +1,7 @@
 using System.Net;
 using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Admission;
+using EgressLab.ProxyInstance.Egress;
 
 namespace EgressLab.ProxyInstance.AccessLog;
 
@@ -61,11 +63,11 @@ internal sealed record AccessLogEntry
         Tunnel = true,
         Status = 0,
         Error = ProxyError.None,
-        Decision = Admission.DecisionLabels.None,
+        Decision = DecisionLabels.None,
     };
 
     /// <summary>Takes the admission's user and decision, on either path.</summary>
-    public void Admitted(in Admission.AdmissionOutcome outcome)
+    public void Admitted(in AdmissionOutcome outcome)
     {
         User = outcome.User;
         Decision = outcome.DecisionLabel;
@@ -74,7 +76,7 @@ internal sealed record AccessLogEntry
     }
 
     /// <summary>Takes where the connection went and how long it took to open, on either path.</summary>
-    public void Dialled(in Egress.EgressResult egress)
+    public void Dialled(in EgressResult egress)
     {
         Upstream = egress.Address;
         DnsTime = egress.DnsTime;

@@ -20,7 +20,7 @@ internal enum AccessLogFormat
 /// The validated, compiled and immutable form of <see cref="ProxyOptions"/>. The request path reads only this,
 /// through <see cref="RuntimeSettingsStore.Current"/>, which a reload replaces in one reference swap.
 /// </summary>
-internal sealed class RuntimeSettings
+internal sealed class RuntimeSettings : IEgressSettings
 {
     public const int DefaultPort = 3128;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using EgressLab.ProxyInstance.Metrics;
+using EgressLab.ProxyInstance.Policy;
 
 namespace EgressLab.ProxyInstance.Configuration;
 
@@ -166,7 +167,7 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
         public static partial void ReloadRejected(ILogger logger, string source, string trigger, int errorCount, string problems);
 
         [LoggerMessage(103, LogLevel.Information, "Policy from {Source}: {RuleCount} rules, default action {DefaultAction}, private destinations denied: {DenyPrivate}, SNI check: {SniMode}")]
-        public static partial void PolicyInForce(ILogger logger, string source, int ruleCount, Policy.PolicyAction defaultAction, bool denyPrivate, Policy.SniMode sniMode);
+        public static partial void PolicyInForce(ILogger logger, string source, int ruleCount, PolicyAction defaultAction, bool denyPrivate, SniMode sniMode);
 
         [LoggerMessage(102, LogLevel.Warning, "Setting {Setting} changed; it takes effect only after a restart")]
         public static partial void RestartRequired(ILogger logger, string setting);

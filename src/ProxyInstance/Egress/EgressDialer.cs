@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Metrics;
-using EgressLab.ProxyInstance.Policy;
 using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Egress;
@@ -28,7 +26,7 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
     /// <param name="port">The destination port.</param>
     /// <param name="settings">The caller's settings snapshot; see the other overload.</param>
     /// <param name="cancellationToken">Cancels the dial.</param>
-    public ValueTask<EgressResult> ConnectAsync(string host, int port, RuntimeSettings settings, CancellationToken cancellationToken) =>
+    public ValueTask<EgressResult> ConnectAsync(string host, int port, IEgressSettings settings, CancellationToken cancellationToken) =>
         EgressTarget.TryCreate(host, port, out var target)
             ? ConnectAsync(target, settings, cancellationToken)
             : ValueTask.FromResult(Fail(ProxyError.InvalidRequest, $"'{host}' is not a valid host name or address"));
@@ -45,7 +43,7 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
     /// or the generation of the connection pool dialling, so that a reload never mixes two generations in one dial.
     /// </param>
     /// <param name="cancellationToken">Cancels the dial.</param>
-    public async ValueTask<EgressResult> ConnectAsync(EgressTarget target, RuntimeSettings settings, CancellationToken cancellationToken)
+    public async ValueTask<EgressResult> ConnectAsync(EgressTarget target, IEgressSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var host = target.Host;

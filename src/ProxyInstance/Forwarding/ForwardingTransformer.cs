@@ -3,6 +3,8 @@ using System.Net.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
+using EgressLab.ProxyInstance.Connections;
+using EgressLab.ProxyInstance.Tunnel;
 
 namespace EgressLab.ProxyInstance.Forwarding;
 
@@ -150,7 +152,7 @@ internal sealed class ForwardingTransformer : HttpTransformer
 
             foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (Tunnel.ConnectRequestParser.IsToken(name))
+                if (ConnectRequestParser.IsToken(name))
                 {
                     Remove(name, headers, contentHeaders);
                 }

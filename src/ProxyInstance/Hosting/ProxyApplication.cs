@@ -10,6 +10,9 @@ using EgressLab.ProxyInstance.Tunnel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Extensions.Logging;
+using EgressLab.ProxyInstance.Lifetime;
+using EgressLab.ProxyInstance.Connections;
+using EgressLab.ProxyInstance.Admission;
 
 namespace EgressLab.ProxyInstance.Hosting;
 
@@ -71,10 +74,10 @@ internal static class ProxyApplication
         builder.Services.AddSingleton<EgressHttpClient>();
         builder.Services.AddSingleton<AccessLogWriter>();
         builder.Services.AddSingleton<DrainSignal>();
-        builder.Services.AddSingleton<Admission.AdmissionGate>();
+        builder.Services.AddSingleton<AdmissionGate>();
         builder.Services.AddSingleton<TunnelHandler>();
         builder.Services.AddSingleton<ClientLimits>();
-        builder.Services.AddSingleton<ForwardProxyMiddleware>();
+        builder.Services.AddSingleton<ForwardProxyHandler>();
         builder.Services.AddHttpForwarder();
         var bound = new BoundEndpoints();
         builder.Services.AddSingleton(bound);
@@ -105,7 +108,7 @@ internal static class ProxyApplication
                 kestrel.Listen(endPoint, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
-                    listen.Use(next => new TunnelConnectionMiddleware(next, kestrel.ApplicationServices).OnConnectionAsync);
+                    listen.Use(next => new ProxyConnectionMiddleware(next, kestrel.ApplicationServices).OnConnectionAsync);
                     bound.ProxyListeners.Add(listen);
                 });
             }
@@ -127,7 +130,7 @@ internal static class ProxyApplication
         app.Services.GetRequiredService<ProxyMetrics>().ObserveClientConnections(() => limits.Connections);
         // Not an async lambda: that would allocate a state machine for every proxied request.
         app.Use(next => context => bound.IsAdmin(context.Connection) ? AdminEndpoints.HandleAsync(context) : next(context));
-        var forwardProxy = app.Services.GetRequiredService<ForwardProxyMiddleware>();
+        var forwardProxy = app.Services.GetRequiredService<ForwardProxyHandler>();
         app.Run(forwardProxy.InvokeAsync);
         return app;
     }

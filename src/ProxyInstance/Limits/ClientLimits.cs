@@ -29,6 +29,10 @@ internal sealed class ClientLimits(TimeProvider timeProvider)
     /// <summary>Tunnels open now from <paramref name="client"/>.</summary>
     public int TunnelsOf(IPAddress client) => _tunnels.TryGetValue(client, out var count) ? count : 0;
 
+    /// <summary>What a client past <c>Limits:MaxConnections</c> is told, on either path.</summary>
+    internal static string TooManyConnectionsDetail(int max) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{max} client connections are open, the most Limits:MaxConnections allows");
+
     /// <summary>
     /// Opens a tunnel for <paramref name="client"/> unless it already has <paramref name="max"/> open (no limit
     /// when null). When this returns true the caller must call <see cref="CloseTunnel"/>.

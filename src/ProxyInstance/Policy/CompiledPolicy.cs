@@ -3,7 +3,7 @@ using EgressLab.ProxyInstance.Targets;
 
 namespace EgressLab.ProxyInstance.Policy;
 
-/// <summary>The access policy, validated and compiled by <see cref="PolicyCompiler"/>. Immutable and thread-safe.</summary>
+/// <summary>The access policy, validated and compiled from the configuration file by its policy compiler. Immutable and thread-safe.</summary>
 internal sealed class CompiledPolicy
 {
     private static readonly PolicyDecision DefaultAllowDecision = new(PolicyAction.Allow, PolicyReason.DefaultAllow, null);

@@ -8,8 +8,7 @@ using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
-using EgressLab.ProxyInstance.Forwarding;
-using EgressLab.ProxyInstance.Hosting;
+using EgressLab.ProxyInstance.Lifetime;
 using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Policy;
@@ -48,13 +47,13 @@ internal sealed partial class TunnelHandler(
     /// (dotnet/aspnetcore #21953), so the connection is taken from it: the rest of the input and the output go
     /// to the tunnel, Kestrel sees end of input and its own response for the request goes nowhere. After the
     /// tunnel, or its refusal, the connection closes, as after a CONNECT that opened it. The caller has checked
-    /// <see cref="HandOverProblem"/> first.
+    /// <see cref="HandOverProblem"/> first, and takes the connection from Kestrel: <paramref name="input"/> is the rest
+    /// of the client's bytes, <paramref name="output"/> the connection's output after Kestrel's earlier responses.
     /// </summary>
-    public async Task HandOverAsync(HttpContext context, PlainHttpConnection connection, RuntimeSettings settings,
+    public async Task HandOverAsync(HttpContext context, PipeReader input, PipeWriter output, RuntimeSettings settings,
         IPAddress? client, DateTimeOffset time, long started)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(connection);
         var request = context.Request;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
         if (!ConnectRequestParser.TryParseAuthority(rawTarget, out var host, out var port, out var bracketed))
@@ -62,7 +61,6 @@ internal sealed partial class TunnelHandler(
             throw new InvalidOperationException("a CONNECT that HandOverProblem refuses is answered by the plain-HTTP path, not handed over");
         }
 
-        var (input, output) = connection.HandOver();
         // Kestrel's own response for this request goes nowhere; this makes it close the connection after it.
         context.Response.Headers.Connection = "close";
         var sink = new ClientSink(output);

@@ -4,18 +4,18 @@ using System.Net;
 using EgressLab.ProxyInstance.AccessLog;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
-using EgressLab.ProxyInstance.Forwarding;
 using EgressLab.ProxyInstance.Limits;
 using Microsoft.AspNetCore.Connections;
+using EgressLab.ProxyInstance.Tunnel;
 
-namespace EgressLab.ProxyInstance.Tunnel;
+namespace EgressLab.ProxyInstance.Connections;
 
 /// <summary>
 /// Connection middleware on the proxy listener. It peeks at the first request line without consuming it:
 /// a <c>CONNECT</c> is handled here, anything else goes on to Kestrel's HTTP/1.1 pipeline untouched.
 /// Kestrel's HTTP layer cannot run CONNECT tunnels (dotnet/aspnetcore #21953), so they live at this layer.
 /// </summary>
-internal sealed class TunnelConnectionMiddleware
+internal sealed class ProxyConnectionMiddleware
 {
     private readonly ConnectionDelegate _next;
     private readonly RuntimeSettingsStore _settings;
@@ -23,7 +23,7 @@ internal sealed class TunnelConnectionMiddleware
     private readonly TimeProvider _timeProvider;
     private readonly ClientLimits _limits;
 
-    public TunnelConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
+    public ProxyConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
     {
         _next = next;
         _settings = services.GetRequiredService<RuntimeSettingsStore>();
@@ -156,7 +156,7 @@ internal sealed class TunnelConnectionMiddleware
 
         if (!admitted)
         {
-            var detail = TooManyConnectionsDetail(startup.MaxConnections);
+            var detail = ClientLimits.TooManyConnectionsDetail(startup.MaxConnections);
             await _tunnels.RefuseAsync(sink, AccessLogEntry.ForTunnel(time, started, client, request!.RawAuthority), ProxyError.TooManyConnections, detail,
                 settings, _tunnels.DrainExpired, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             return;
@@ -164,9 +164,6 @@ internal sealed class TunnelConnectionMiddleware
 
         await _tunnels.RunAsync(input, sink, request!, AccessLogEntry.ForTunnel(time, started, client, request!.RawAuthority), settings).ConfigureAwait(false);
     }
-
-    internal static string TooManyConnectionsDetail(int max) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{max} client connections are open, the most Limits:MaxConnections allows");
 
     private static string Describe(ConnectParseError error) => error switch
     {

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace EgressLab.ProxyInstance.Tests.Forwarding;
+namespace EgressLab.ProxyInstance.Tests.Connections;
 
 /// <summary>
 /// The Kestrel behaviour that <c>RequestHeadRecorder</c> exists for (docs/decisions/0002): a bare Kestrel, without the

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EgressLab.ProxyInstance.Tests.TestHost;
 
-namespace EgressLab.ProxyInstance.Tests.Forwarding;
+namespace EgressLab.ProxyInstance.Tests.Connections;
 
 /// <summary>
 /// A client that sends a complete request and then half-closes (<c>shutdown(SHUT_WR)</c>, as <c>nc -N</c> does) still

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace EgressLab.ProxyInstance.Forwarding;
+namespace EgressLab.ProxyInstance.Connections;
 
 /// <summary>
 /// Tells a client that half-closed its connection (sent FIN, still reading) from one whose connection failed. Kestrel

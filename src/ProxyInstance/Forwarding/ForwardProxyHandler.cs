@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 using EgressLab.ProxyInstance.Targets;
+using EgressLab.ProxyInstance.Connections;
 
 namespace EgressLab.ProxyInstance.Forwarding;
 
@@ -24,7 +25,7 @@ namespace EgressLab.ProxyInstance.Forwarding;
 /// Bodies stream in both directions; nothing is buffered whole. It is the end of the pipeline: every request
 /// that reaches it is answered here.
 /// </summary>
-internal sealed partial class ForwardProxyMiddleware(
+internal sealed partial class ForwardProxyHandler(
     RuntimeSettingsStore settingsStore,
     IHttpForwarder forwarder,
     EgressHttpClient httpClient,
@@ -33,7 +34,7 @@ internal sealed partial class ForwardProxyMiddleware(
     TimeProvider timeProvider,
     TunnelHandler tunnels,
     AdmissionGate gate,
-    ILogger<ForwardProxyMiddleware> logger)
+    ILogger<ForwardProxyHandler> logger)
 {
     private const string ClientWentAway = "client went away";
 
@@ -53,7 +54,8 @@ internal sealed partial class ForwardProxyMiddleware(
         if (HttpMethods.IsConnect(request.Method) && connection is { OverConnectionLimit: false } && TunnelHandler.HandOverProblem(request, rawTarget) is null)
         {
             // A tunnel asked for on a connection Kestrel already serves: it writes its own access log line.
-            await tunnels.HandOverAsync(context, connection, settings, client, time, started).ConfigureAwait(false);
+            var (input, output) = connection.HandOver();
+            await tunnels.HandOverAsync(context, input, output, settings, client, time, started).ConfigureAwait(false);
             return;
         }
 
@@ -114,7 +116,7 @@ internal sealed partial class ForwardProxyMiddleware(
         if (connection is { OverConnectionLimit: true })
         {
             await FailAsync(context, entry, ProxyError.TooManyConnections, rawTarget,
-                TunnelConnectionMiddleware.TooManyConnectionsDetail(settingsStore.Startup.MaxConnections), settings, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                ClientLimits.TooManyConnectionsDetail(settingsStore.Startup.MaxConnections), settings, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             return;
         }
 

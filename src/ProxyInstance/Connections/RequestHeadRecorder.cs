@@ -2,8 +2,9 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
+using EgressLab.ProxyInstance.Tunnel;
 
-namespace EgressLab.ProxyInstance.Forwarding;
+namespace EgressLab.ProxyInstance.Connections;
 
 /// <summary>
 /// Sits between a plain-HTTP connection and Kestrel and keeps the tail of the bytes Kestrel consumes
@@ -104,7 +105,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
         while (TryTakeLastLine(ref rest, out var line))
         {
             var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || !Tunnel.ConnectRequestParser.IsToken(line[..colon]))
+            if (colon <= 0 || !ConnectRequestParser.IsToken(line[..colon]))
             {
                 if (!line.EndsWith(requestLine))
                 {
@@ -128,7 +129,7 @@ internal sealed class RequestHeadRecorder : PipeReader, IDisposable
             {
                 var token = value[range].Trim(" \t"u8);
                 // A list member that is not a field name cannot name a header; skip it rather than fail the request.
-                if (Tunnel.ConnectRequestParser.IsToken(token))
+                if (ConnectRequestParser.IsToken(token))
                 {
                     found.Add(Encoding.Latin1.GetString(token));
                 }

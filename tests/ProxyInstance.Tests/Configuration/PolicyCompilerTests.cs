@@ -2,7 +2,7 @@ using System.Net;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Policy;
 
-namespace EgressLab.ProxyInstance.Tests.Policy;
+namespace EgressLab.ProxyInstance.Tests.Configuration;
 
 public sealed class PolicyCompilerTests
 {

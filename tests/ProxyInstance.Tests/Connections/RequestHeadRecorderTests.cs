@@ -1,8 +1,8 @@
 using System.IO.Pipelines;
 using System.Text;
-using EgressLab.ProxyInstance.Forwarding;
+using EgressLab.ProxyInstance.Connections;
 
-namespace EgressLab.ProxyInstance.Tests.Forwarding;
+namespace EgressLab.ProxyInstance.Tests.Connections;
 
 public sealed class RequestHeadRecorderTests
 {

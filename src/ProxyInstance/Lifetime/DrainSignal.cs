@@ -1,4 +1,5 @@
-namespace EgressLab.ProxyInstance.Hosting;
+using EgressLab.ProxyInstance.Configuration;
+namespace EgressLab.ProxyInstance.Lifetime;
 
 /// <summary>
 /// Fires when the drain time after SIGTERM has run out. Tunnels run until both sides close or this fires;
@@ -10,7 +11,7 @@ internal sealed class DrainSignal : IDisposable
     private readonly CancellationTokenSource _expired;
     private readonly CancellationTokenRegistration _registration;
 
-    public DrainSignal(IHostApplicationLifetime lifetime, Configuration.RuntimeSettingsStore settings, TimeProvider timeProvider)
+    public DrainSignal(IHostApplicationLifetime lifetime, RuntimeSettingsStore settings, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(lifetime);
         ArgumentNullException.ThrowIfNull(settings);

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace EgressLab.ProxyInstance.Forwarding;
+namespace EgressLab.ProxyInstance.Connections;
 
 /// <summary>
 /// Kestrel's view of a plain-HTTP connection's output. It passes every write through until

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace EgressLab.ProxyInstance.Forwarding;
+namespace EgressLab.ProxyInstance.Connections;
 
 /// <summary>
 /// The proxy connection as Kestrel's HTTP/1.1 pipeline sees it. Kestrel reads through a

@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
-using EgressLab.ProxyInstance.Configuration;
+using EgressLab.ProxyInstance.Policy;
 
-namespace EgressLab.ProxyInstance.Policy;
+namespace EgressLab.ProxyInstance.Configuration;
 
 /// <summary>Validates <see cref="PolicyOptions"/> and compiles them into a <see cref="CompiledPolicy"/>.</summary>
 internal static class PolicyCompiler
