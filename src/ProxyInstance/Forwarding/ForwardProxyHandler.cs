@@ -3,18 +3,14 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using EgressLab.ProxyInstance.AccessLog;
 using EgressLab.ProxyInstance.Admission;
-using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
-using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
-using EgressLab.ProxyInstance.Policy;
 using EgressLab.ProxyInstance.Tunnel;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
-using EgressLab.ProxyInstance.Targets;
 using EgressLab.ProxyInstance.Connections;
 
 namespace EgressLab.ProxyInstance.Forwarding;

@@ -4,7 +4,6 @@ using System.IO.Pipelines;
 using System.Net;
 using EgressLab.ProxyInstance.AccessLog;
 using EgressLab.ProxyInstance.Admission;
-using EgressLab.ProxyInstance.Authentication;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Egress;
 using EgressLab.ProxyInstance.Errors;

@@ -35,38 +35,21 @@ internal readonly record struct RelayResult(long BytesUp, long BytesDown, Tunnel
 /// is ready, so an idle tunnel holds no buffer; the client-to-destination direction sends straight from
 /// Kestrel's pooled input pipe. Nothing is allocated per chunk.
 /// </remarks>
-internal sealed class TunnelRelay
+/// <param name="guard">For a plain-text HTTP tunnel, what holds each request to the CONNECT target; null relays every byte.</param>
+/// <param name="refusal">
+/// The response the client gets, after every response the destination sent, when <paramref name="guard"/> stops a request.
+/// </param>
+internal sealed class TunnelRelay(
+    PipeReader clientInput, ClientSink clientSink, Socket upstream, TimeSpan idleTimeout, TimeProvider timeProvider,
+    TunnelHttpGuard? guard = null, Func<byte[]>? refusal = null)
 {
     private const int BufferSize = 32 * 1024;
 
-    private readonly PipeReader _clientInput;
-    private readonly ClientSink _clientSink;
-    private readonly Socket _upstream;
-    private readonly TimeSpan _idleTimeout;
-    private readonly TimeProvider _timeProvider;
-    private readonly TunnelHttpGuard? _guard;
-    private readonly Func<byte[]>? _refusal;
     private volatile bool _refused;
     private long _lastActivity;
     private long _bytesUp;
     private long _bytesDown;
     private int _end = -1;
-
-    /// <param name="guard">For a plain-text HTTP tunnel, what holds each request to the CONNECT target; null relays every byte.</param>
-    /// <param name="refusal">
-    /// The response the client gets, after every response the destination sent, when <paramref name="guard"/> stops a request.
-    /// </param>
-    public TunnelRelay(PipeReader clientInput, ClientSink clientSink, Socket upstream, TimeSpan idleTimeout, TimeProvider timeProvider,
-        TunnelHttpGuard? guard = null, Func<byte[]>? refusal = null)
-    {
-        _guard = guard;
-        _refusal = refusal;
-        _clientInput = clientInput;
-        _clientSink = clientSink;
-        _upstream = upstream;
-        _idleTimeout = idleTimeout;
-        _timeProvider = timeProvider;
-    }
 
     public async Task<RelayResult> RunAsync(CancellationToken abort)
     {
@@ -97,13 +80,13 @@ internal sealed class TunnelRelay
         {
             while (true)
             {
-                var result = await _clientInput.ReadAsync(token).ConfigureAwait(false);
+                var result = await clientInput.ReadAsync(token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var refused = false;
-                var forward = _guard is null ? buffer : buffer.Slice(0, _guard.Inspect(buffer, out refused));
+                var forward = guard is null ? buffer : buffer.Slice(0, guard.Inspect(buffer, out refused));
                 foreach (var segment in forward)
                 {
-                    await SendAllAsync(_upstream, segment, token).ConfigureAwait(false);
+                    await SendAllAsync(upstream, segment, token).ConfigureAwait(false);
                 }
 
                 Interlocked.Add(ref _bytesUp, forward.Length);
@@ -115,13 +98,13 @@ internal sealed class TunnelRelay
                 if (refused)
                 {
                     // The destination finishes the responses it owes and closes; the refusal then follows them.
-                    _clientInput.AdvanceTo(buffer.End);
+                    clientInput.AdvanceTo(buffer.End);
                     _refused = true;
                     break;
                 }
 
                 // A request head not yet whole waits in the pipe for its end.
-                _clientInput.AdvanceTo(forward.End, buffer.End);
+                clientInput.AdvanceTo(forward.End, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     break;
@@ -129,9 +112,9 @@ internal sealed class TunnelRelay
             }
 
             // The client sent FIN: pass it on and keep the other direction open.
-            _upstream.Shutdown(SocketShutdown.Send);
+            upstream.Shutdown(SocketShutdown.Send);
         }
-        catch (ConnectionAbortedException) when (_clientSink.ClosedConnection)
+        catch (ConnectionAbortedException) when (clientSink.ClosedConnection)
         {
             // The destination closed first and the sink could only close the whole connection (a tunnel on a connection
             // Kestrel served first), which ends the client's input this way: the tunnel is over, both sides closed.
@@ -167,18 +150,18 @@ internal sealed class TunnelRelay
         {
             while (true)
             {
-                await _upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                await upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
                 var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                 try
                 {
-                    var read = await _upstream.ReceiveAsync(buffer, SocketFlags.None, token).ConfigureAwait(false);
+                    var read = await upstream.ReceiveAsync(buffer, SocketFlags.None, token).ConfigureAwait(false);
                     if (read == 0)
                     {
                         break;
                     }
 
                     clientFailed = true;
-                    await _clientSink.SendAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
+                    await clientSink.SendAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                     clientFailed = false;
                     Interlocked.Add(ref _bytesDown, read);
                     Touch();
@@ -191,14 +174,14 @@ internal sealed class TunnelRelay
 
             // The destination sent FIN: pass it on and keep reading from the client.
             clientFailed = true;
-            if (_refused && _refusal is not null)
+            if (_refused && refusal is not null)
             {
-                var refusal = _refusal();
-                await _clientSink.SendAsync(refusal, token).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesDown, refusal.Length);
+                var response = refusal();
+                await clientSink.SendAsync(response, token).ConfigureAwait(false);
+                Interlocked.Add(ref _bytesDown, response.Length);
             }
 
-            await _clientSink.ShutdownSendAsync().ConfigureAwait(false);
+            await clientSink.ShutdownSendAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -222,8 +205,8 @@ internal sealed class TunnelRelay
         var token = stop.Token;
         while (!token.IsCancellationRequested)
         {
-            var idleFor = _timeProvider.GetElapsedTime(Interlocked.Read(ref _lastActivity));
-            if (idleFor >= _idleTimeout)
+            var idleFor = timeProvider.GetElapsedTime(Interlocked.Read(ref _lastActivity));
+            if (idleFor >= idleTimeout)
             {
                 Fail(TunnelEnd.IdleTimeout, stop);
                 return;
@@ -231,7 +214,7 @@ internal sealed class TunnelRelay
 
             // Every tunnel's watchdog is cancelled when the tunnel ends: not an exception each time, which costs
             // a stack walk per tunnel.
-            await Task.Delay(_idleTimeout - idleFor, _timeProvider, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.Delay(idleTimeout - idleFor, timeProvider, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -244,7 +227,7 @@ internal sealed class TunnelRelay
         }
     }
 
-    private void Touch() => Interlocked.Exchange(ref _lastActivity, _timeProvider.GetTimestamp());
+    private void Touch() => Interlocked.Exchange(ref _lastActivity, timeProvider.GetTimestamp());
 
     private void SetEnd(TunnelEnd end) => Interlocked.CompareExchange(ref _end, (int)end, -1);
 
