@@ -29,10 +29,4 @@ internal static class Intrinsics
     /// <summary>The first Availability Zone of the stack's region.</summary>
     public static JsonObject FirstAvailabilityZone =>
         new() { ["Fn::Select"] = new JsonArray(0, new JsonObject { ["Fn::GetAZs"] = "" }) };
-
-    /// <summary>
-    /// Text placed into an <c>Fn::Sub</c> string as it is: <c>${</c> would start a substitution, and <c>${!</c> is
-    /// Fn::Sub's way of writing a literal <c>${</c>.
-    /// </summary>
-    public static string SubLiteral(string text) => text.Replace("${", "${!", StringComparison.Ordinal);
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using EgressLab.Provisioner.Topology;
 using static EgressLab.Provisioner.CloudFormation.Intrinsics;
@@ -49,8 +48,6 @@ internal sealed class TemplateRenderer
 
     /// <summary>Where the instance role and tags mark an instance's part, for people and for the validator.</summary>
     public const string RoleTag = "egress-lab:role";
-
-    private const string ProxyAccessLog = "/var/log/egress-proxy/access.log";
 
     // A comma-separated list of names, each a domain pattern the proxy accepts (exact, .suffix or *.suffix). No quotes,
     // spaces or backslashes can get through, so the list is safe to splice into the JSON configuration.
@@ -511,7 +508,7 @@ internal sealed class TemplateRenderer
 
         if (instance.Role == InstanceRole.Nat)
         {
-            properties["UserData"] = Base64(NatUserData());
+            properties["UserData"] = NatUserData();
         }
 
         // Hosts install packages and reach SSM through their default route: boot them once it exists.
@@ -542,7 +539,7 @@ internal sealed class TemplateRenderer
             ["SubnetId"] = Ref(_subnetIds[proxy.Subnet]),
             ["PrivateIpAddress"] = proxy.PrivateIp.ToString(),
             ["SecurityGroupIds"] = SecurityGroupRefs(proxy.SecurityGroups),
-            ["UserData"] = Base64(ProxyUserData(adminAddress: "127.0.0.1")),
+            ["UserData"] = ProxyUserData(adminAddress: "127.0.0.1"),
             ["Tags"] = Tags(name, RoleName(InstanceRole.Proxy)),
         };
         var instance = Resource("AWS::EC2::Instance", single, dependsOn);
@@ -572,7 +569,7 @@ internal sealed class TemplateRenderer
                 ["KeyName"] = If(Conditions.HasKeyName, Ref(Parameters.KeyName), NoValue),
                 ["MetadataOptions"] = MetadataOptions(),
                 ["SecurityGroupIds"] = SecurityGroupRefs(proxy.SecurityGroups),
-                ["UserData"] = Base64(ProxyUserData(adminAddress: "0.0.0.0")),
+                ["UserData"] = ProxyUserData(adminAddress: "0.0.0.0"),
                 ["TagSpecifications"] = new JsonArray(new JsonObject { ["ResourceType"] = "instance", ["Tags"] = Tags(name, RoleName(InstanceRole.Proxy)) }),
             },
         }));
@@ -714,61 +711,36 @@ internal sealed class TemplateRenderer
     // IMDSv2 only: a request forged through a proxy or a server-side bug cannot carry the PUT token exchange.
     private static JsonObject MetadataOptions() => new() { ["HttpTokens"] = "required", ["HttpEndpoint"] = "enabled" };
 
-    /// <summary>The NAT instance's user-data: installs iptables-services, then the very commands the lab runs.</summary>
-    public static string NatUserData()
-    {
-        var text = new StringBuilder();
-        text.Append("#!/bin/bash\n");
-        text.Append("# NAT instance: forward and masquerade for the private subnets. The commands after the package install are\n");
-        text.Append("# the ones the egress lab runs in its NAT namespace (NatInstanceSetup), with persistence added.\n");
-        text.Append("set -euo pipefail\n");
-        text.Append("for attempt in $(seq 1 30); do dnf install -y iptables-services && break; sleep 10; done\n");
-        text.Append("rpm -q iptables-services >/dev/null || { echo 'iptables-services did not install' >&2; exit 1; }\n");
-        text.Append("# Start the saved-rules service first, so its default rules load before ours and our save replaces them.\n");
-        text.Append("systemctl enable --now iptables\n");
-        foreach (var line in NatInstanceSetup.Commands(persist: true))
-        {
-            text.Append(line).Append('\n');
-        }
+    /// <summary>
+    /// The NAT instance's user-data, <c>UserData/nat-instance.sh</c>: installs iptables-services, then the very commands
+    /// the lab runs (<see cref="NatInstanceSetup"/>; a test keeps the two the same).
+    /// </summary>
+    private static JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, []);
 
-        return text.ToString();
-    }
-
-    /// <summary>The proxy instance's user-data, an <c>Fn::Sub</c> over the package, checksum and allowlist parameters.</summary>
-    private JsonObject ProxyUserData(string adminAddress)
+    /// <summary>
+    /// The proxy instance's user-data, <c>UserData/proxy-instance.sh</c>: an <c>Fn::Sub</c> over the package, checksum
+    /// and allowlist parameters and the topology's values, which go in the variables map rather than into the text.
+    /// </summary>
+    private JsonObject ProxyUserData(string adminAddress) => UserData(DeployAssets.ProxyInstanceScript, new JsonObject
     {
-        // The allowlist parameter is "a,b,c"; the configuration wants ["a", "b", "c"]. The parameter's pattern admits
-        // no quotes or backslashes, so joining with '", "' cannot break out of the JSON string.
-        var config = ProxyInstanceConfig.Build(_model.Proxy.Port, adminAddress, ProxyAccessLog, [_model.Vpc.Cidr.ToString()], ["${AllowedDomainList}"]);
-        var configText = Intrinsics.SubLiteral(ProxyInstanceConfig.Text(config)).Replace("${!AllowedDomainList}", "${AllowedDomainList}", StringComparison.Ordinal);
-        var text = new StringBuilder();
-        text.Append("#!/bin/bash\n");
-        text.Append("# Proxy instance: installs the published proxy, its configuration and its systemd unit (deploy/systemd).\n");
-        text.Append("set -euo pipefail\n");
-        text.Append("# The NAT instance boots alongside this one, so the first tries may find no way out: retry for ten minutes.\n");
-        text.Append("curl --fail --silent --show-error --location --retry 60 --retry-delay 10 --retry-all-errors --output /tmp/egress-proxy.tar.gz '${ProxyPackageUrl}'\n");
-        text.Append("if [ -n '${ProxyPackageSha256}' ]; then echo '${ProxyPackageSha256}  /tmp/egress-proxy.tar.gz' | sha256sum --check --strict; fi\n");
-        text.Append("mkdir -p /opt/egress-proxy /etc/egress-proxy\n");
-        text.Append("tar -xzf /tmp/egress-proxy.tar.gz -C /opt/egress-proxy --strip-components=1 --no-same-owner\n");
-        text.Append("rm -f /tmp/egress-proxy.tar.gz\n");
-        text.Append("cat > /etc/egress-proxy/proxy.json <<'EGRESS_PROXY_CONFIG'\n");
-        text.Append(configText);
-        text.Append("EGRESS_PROXY_CONFIG\n");
-        // The access log's directory appears only when systemd starts the unit (LogsDirectory=), so this early check
-        // leaves the log out; the unit checks the file again, log included, before every start.
-        text.Append("Proxy__AccessLog__Path=- /opt/egress-proxy/ProxyInstance --check-config /etc/egress-proxy/proxy.json\n");
-        text.Append("cat > /etc/systemd/system/egress-proxy.service <<'EGRESS_PROXY_UNIT'\n");
-        text.Append(Intrinsics.SubLiteral(_systemdUnit.EndsWith('\n') ? _systemdUnit : _systemdUnit + "\n"));
-        text.Append("EGRESS_PROXY_UNIT\n");
-        text.Append("systemctl daemon-reload\n");
-        text.Append("systemctl enable --now egress-proxy\n");
-        return Sub(text.ToString(), new JsonObject
+        ["ProxyPort"] = Invariant(_model.Proxy.Port),
+        ["AdminAddress"] = adminAddress,
+        ["AdminPort"] = Invariant(ProxyInstanceConfig.AdminPort),
+        ["VpcCidr"] = _model.Vpc.Cidr.ToString(),
+        // The parameter is "a,b,c"; the configuration wants ["a", "b", "c"], and the script supplies the outer quotes.
+        ["AllowedDomainList"] = new JsonObject
         {
-            ["AllowedDomainList"] = new JsonObject
-            {
-                ["Fn::Join"] = new JsonArray("\", \"", new JsonObject { ["Fn::Split"] = new JsonArray(",", Ref(Parameters.AllowedDomains)) }),
-            },
-        });
+            ["Fn::Join"] = new JsonArray("\", \"", new JsonObject { ["Fn::Split"] = new JsonArray(",", Ref(Parameters.AllowedDomains)) }),
+        },
+        // A variable's value is inserted as it is, so the unit needs no escaping; the script adds the final newline.
+        ["SystemdUnit"] = _systemdUnit.EndsWith('\n') ? _systemdUnit[..^1] : _systemdUnit,
+    });
+
+    /// <summary>A user-data script from <c>UserData/</c>, base64-encoded after CloudFormation's substitution.</summary>
+    private static JsonObject UserData(string script, JsonObject variables)
+    {
+        var text = DeployAssets.UserDataScript(script);
+        return Base64(variables.Count == 0 ? Sub(text) : Sub(text, variables));
     }
 
     private static string RoleName(InstanceRole role) => role switch

@@ -95,8 +95,8 @@ public sealed class TemplateRendererTests
         Assert.Equal(3128, listener["Port"]!.GetValue<int>());
 
         // The fleet's admin server must answer the load balancer; the single instance's stays on loopback.
-        Assert.Contains("\"AdminListen\": \"0.0.0.0:9128\"", UserDataText(three.Resources["ProxyLaunchTemplate"]["Properties"]!["LaunchTemplateData"]!), StringComparison.Ordinal);
-        Assert.Contains("\"AdminListen\": \"127.0.0.1:9128\"", UserDataText(one.Resources["ProxyInstance"]["Properties"]!), StringComparison.Ordinal);
+        Assert.Contains("\"AdminListen\": \"0.0.0.0:9128\"", Substitute((JsonObject)three.Resources["ProxyLaunchTemplate"]["Properties"]!["LaunchTemplateData"]!, DefaultAllowedDomains), StringComparison.Ordinal);
+        Assert.Contains("\"AdminListen\": \"127.0.0.1:9128\"", Substitute((JsonObject)one.Resources["ProxyInstance"]["Properties"]!, DefaultAllowedDomains), StringComparison.Ordinal);
         var health = (JsonObject)three.Resources["ProxyHealthCheckIngress"]["Properties"]!;
         Assert.Equal(9128, health["FromPort"]!.GetValue<int>());
         Assert.Equal("10.10.2.0/24", health["CidrIp"]!.ToString());
@@ -266,12 +266,7 @@ public sealed class TemplateRendererTests
     [Fact]
     public void Render_ProxyUserData_WritesAConfigurationTheProxyAccepts()
     {
-        var template = RenderDefault();
-        foreach (var (name, properties) in new[]
-        {
-            ("single", Properties(template, "ProxyInstance")),
-            ("fleet", (JsonObject)Properties(template, "ProxyLaunchTemplate")["LaunchTemplateData"]!),
-        })
+        foreach (var (name, _, properties) in ProxyShapes(RenderDefault()))
         {
             var script = Substitute(properties, "checkip.amazonaws.com,.example.com,*.s3.amazonaws.com");
             var config = Between(script, "<<'EGRESS_PROXY_CONFIG'\n", "EGRESS_PROXY_CONFIG\n");
@@ -290,6 +285,28 @@ public sealed class TemplateRendererTests
             finally
             {
                 File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
+    public void Render_ProxyUserData_WritesExactlyTheConfigurationTheLabWrites()
+    {
+        foreach (var (_, admin, properties) in ProxyShapes(RenderDefault()))
+        {
+            foreach (var domains in new[] { "checkip.amazonaws.com", "checkip.amazonaws.com,.example.com" })
+            {
+                var script = Substitute(properties, domains);
+                var config = Between(script, "<<'EGRESS_PROXY_CONFIG'\n", "EGRESS_PROXY_CONFIG\n");
+
+                // The file's JSON is written out by hand in UserData/proxy-instance.sh; the lab's comes from ProxyInstanceConfig.
+                var expected = ProxyInstanceConfig.Text(ProxyInstanceConfig.Build(3128, admin, "/var/log/egress-proxy/access.log", ["10.10.0.0/16"], domains.Split(',')));
+                Assert.True(JsonNode.DeepEquals(JsonNode.Parse(expected), JsonNode.Parse(config)), $"{admin}, {domains}: the user-data's configuration differs from the lab's:\n{config}\nexpected:\n{expected}");
+                if (!domains.Contains(',', StringComparison.Ordinal))
+                {
+                    // Several names share a line (Fn::Join); one name leaves the text exactly the lab's.
+                    Assert.Equal(expected, config);
+                }
             }
         }
     }
@@ -327,26 +344,34 @@ public sealed class TemplateRendererTests
         Assert.Equal(allowed, !findings.Any(f => f.Property == "AllowedDomains"));
     }
 
+    /// <summary>The proxy's two shapes, each with the admin address its user-data must give the proxy.</summary>
+    private static (string Name, string AdminAddress, JsonObject Properties)[] ProxyShapes(JsonObject template) =>
+    [
+        ("single", "127.0.0.1", Properties(template, "ProxyInstance")),
+        ("fleet", "0.0.0.0", (JsonObject)Properties(template, "ProxyLaunchTemplate")["LaunchTemplateData"]!),
+    ];
+
+    private const string DefaultAllowedDomains = TemplateRenderer.DefaultAllowedDomains;
+
+    /// <summary>What the tests give the template's parameters and pseudo-parameters when they resolve user-data.</summary>
+    internal static Dictionary<string, string> ParameterValues(string allowedDomains) => new()
+    {
+        ["AllowedDomains"] = allowedDomains,
+        ["ProxyPackageUrl"] = "https://example.com/egress-proxy.tar.gz",
+        ["ProxyPackageSha256"] = new string('a', 64),
+        ["AWS::Region"] = "eu-west-1",
+        ["AWS::StackName"] = "egress-lab",
+    };
+
     /// <summary>A user-data Fn::Sub resolved as CloudFormation would, for a package URL and an allowlist.</summary>
     private static string Substitute(JsonObject properties, string allowedDomains)
     {
-        var sub = properties["UserData"]!["Fn::Base64"]!["Fn::Sub"]!.AsArray();
-        var text = sub[0]!.ToString();
-        var variables = (JsonObject)sub[1]!;
-        Assert.Equal(["AllowedDomainList"], variables.Select(v => v.Key));
-        var joined = string.Join("\", \"", allowedDomains.Split(','));
-        return text
-            .Replace("${AllowedDomainList}", joined, StringComparison.Ordinal)
-            .Replace("${ProxyPackageUrl}", "https://example.com/egress-proxy.tar.gz", StringComparison.Ordinal)
-            .Replace("${ProxyPackageSha256}", new string('a', 64), StringComparison.Ordinal)
-            .Replace("${!", "${", StringComparison.Ordinal);
+        var (_, variables) = FnSub.Parts(properties["UserData"]!);
+        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "SystemdUnit"], variables.Select(v => v.Key));
+        return FnSub.ResolveUserData(properties["UserData"]!, ParameterValues(allowedDomains));
     }
 
-    private static string UserDataText(JsonNode properties)
-    {
-        var value = properties["UserData"]!["Fn::Base64"]!;
-        return value is JsonObject sub ? sub["Fn::Sub"]!.AsArray()[0]!.ToString() : value.ToString();
-    }
+    private static string UserDataText(JsonNode properties) => FnSub.Parts(properties["UserData"]!).Text;
 
     private static string Between(string text, string start, string end)
     {
@@ -384,9 +409,9 @@ public sealed class TemplateRendererTests
         }
     }
 
-    private static (int Code, string Output) RunProcess(string program, params string[] arguments) => RunProcess(program, arguments, new Dictionary<string, string>());
+    internal static (int Code, string Output) RunProcess(string program, params string[] arguments) => RunProcess(program, arguments, new Dictionary<string, string>());
 
-    private static (int Code, string Output) RunProcess(string program, string[] arguments, Dictionary<string, string> variables)
+    internal static (int Code, string Output) RunProcess(string program, string[] arguments, Dictionary<string, string> variables)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
