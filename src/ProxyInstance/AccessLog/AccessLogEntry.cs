@@ -1,5 +1,6 @@
 using System.Net;
 using EgressLab.ProxyInstance.Errors;
+using EgressLab.ProxyInstance.Targets;
 using EgressLab.ProxyInstance.Admission;
 using EgressLab.ProxyInstance.Egress;
 
@@ -23,6 +24,12 @@ internal sealed record AccessLogEntry
 
     /// <summary>The URL for plain HTTP, <c>host:port</c> for a tunnel.</summary>
     public required string Target { get; set; }
+
+    /// <summary>
+    /// The destination as the policy judged it (<see cref="EgressTarget"/>: canonical host and port), once admission
+    /// made it; null when the request never got that far.
+    /// </summary>
+    public string? Destination { get; set; }
 
     public required bool Tunnel { get; set; }
     /// <summary>The status the client got: 0 when it got none (it left before the response began).</summary>
@@ -70,6 +77,7 @@ internal sealed record AccessLogEntry
     public void Admitted(in AdmissionOutcome outcome)
     {
         User = outcome.User;
+        Destination = outcome.Target.Host is null ? null : outcome.Target.ToString();
         Decision = outcome.DecisionLabel;
         Rule = outcome.Decision?.RuleName;
         Reason = outcome.Decision?.Reason.ToString();

@@ -21,6 +21,7 @@ public sealed class AdmissionGateTests
     public static TheoryData<string, string, bool, string, int, string> Cases => new()
     {
         { "open", "www.example.com", false, "OK", 200, "allow" },
+        { "open", "WWW.Example.COM.", false, "OK", 200, "allow" },
         { "open", "denied.example.net", false, "ERR_ACCESS_DENIED", 403, "deny" },
         { "open", "1.2.3.999", false, "ERR_INVALID_REQUEST", 400, "none" },
         { "auth", "www.example.com", false, "ERR_AUTH_REQUIRED", 407, "none" },
@@ -50,6 +51,10 @@ public sealed class AdmissionGateTests
 
             Assert.Equal(decision, entry.GetProperty("decision").GetString());
             Assert.Equal(credentials ? "alice" : null, entry.GetProperty("user").GetString());
+
+            // The destination the policy judged, in canonical form; none for a request refused before the policy.
+            var destination = decision == "none" ? null : $"{host.ToLowerInvariant().TrimEnd('.')}:{origin.Port}";
+            Assert.Equal(destination, entry.GetProperty("destination").GetString());
 
             // A request the policy judged is counted once, under its decision; one refused before it, not at all.
             Assert.Equal(decision == "none" ? 0 : 1, counted);
