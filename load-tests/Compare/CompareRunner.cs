@@ -49,12 +49,14 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             return BadInput;
         }
 
-        var lab = new LabController(environment, TextWriter.Null, error, verbose: false);
+        var lab = new LabController(environment, TextWriter.Null, commandLog: null);
         try
         {
             output.WriteLine("compare: bringing the lab up");
-            if (lab.Up(null) != LabController.Ok)
+            var up = lab.Up(null);
+            if (!up.Succeeded)
             {
+                up.WriteErrorsTo(error);
                 return Failed;
             }
 
@@ -68,7 +70,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         finally
         {
             output.WriteLine("compare: bringing the lab down");
-            lab.Down();
+            lab.Down().WriteErrorsTo(error);
         }
     }
 
@@ -83,10 +85,12 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         }
 
         // The walk-through's end state: the private subnet routes through the NAT instance, whose check is off.
-        if (lab.Route(add: true, plan.PrivateTable.Name, "0.0.0.0/0", plan.Nat.Name) != LabController.Ok
-            || lab.SourceDestCheck(plan.Nat.Name, on: false) != LabController.Ok)
+        foreach (var step in (Func<LabResult>[])[() => lab.Route(add: true, plan.PrivateTable.Name, "0.0.0.0/0", plan.Nat.Name), () => lab.SourceDestCheck(plan.Nat.Name, on: false)])
         {
-            throw new CompareException("could not route the private subnet through the NAT instance");
+            if (step() is { Succeeded: false } refused)
+            {
+                throw new CompareException($"could not route the private subnet through the NAT instance: {string.Join("; ", refused.Errors)}");
+            }
         }
 
         var services = new LabServices(environment, model);
