@@ -9,9 +9,10 @@ namespace EgressLab.Provisioner.Lab;
 /// The lab as a library: each operation returns a typed result (its outcome, what it did, every error with its
 /// fix) for the CLI to print and map to an exit code, and for the load tests' compare to act on. Progress and
 /// reports (the build steps, `lab status`, `lab verify`'s table) go to <paramref name="output"/> as they happen;
-/// every system command to <paramref name="commandLog"/> when it is set (--verbose).
+/// every system command to <paramref name="commandLog"/> when it is set (--verbose). Only tests set
+/// <paramref name="builderOptions"/>.
 /// </summary>
-internal sealed class LabController(LabEnvironment environment, TextWriter output, TextWriter? commandLog)
+internal sealed class LabController(LabEnvironment environment, TextWriter output, TextWriter? commandLog, LabBuilderOptions? builderOptions = null)
 {
     private readonly Shell _shell = new(commandLog);
 
@@ -62,7 +63,7 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         state.Write(environment);
         var model = state.Model();
         output.WriteLine($"lab up: {model.Name} from {state.TopologySource}");
-        var builder = new LabBuilder(environment, _shell, output);
+        var builder = new LabBuilder(environment, _shell, output, builderOptions);
         var clock = Stopwatch.StartNew();
         try
         {
