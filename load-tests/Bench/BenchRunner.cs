@@ -13,10 +13,6 @@ namespace EgressLab.LoadTests.Bench;
 /// </summary>
 internal sealed class BenchRunner(TextWriter output, TextWriter error)
 {
-    public const int Measured = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
-
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] LoadFigures = [BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, BenchFigures.NewTunnels];
 
@@ -46,14 +42,14 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         if (missing.Count > 0)
         {
             await error.WriteLineAsync($"error: bench needs {string.Join(", ", missing)} on PATH; install the Debian packages: apt-get install {string.Join(' ', missing)}").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
 
         var proxyAssembly = Path.Combine(AppContext.BaseDirectory, "ProxyInstance.dll");
         if (!File.Exists(proxyAssembly))
         {
             await error.WriteLineAsync($"error: {proxyAssembly} is missing; build the load tests (dotnet build load-tests), which builds the proxy instance next to them.").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
 
         using var workspace = BenchWorkspace.Create();
@@ -149,7 +145,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         catch (BenchException exception)
         {
             await error.WriteLineAsync($"error: {exception.Message}").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
         finally
         {
@@ -182,10 +178,10 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         if (unclean.Count > 0)
         {
             await error.WriteLineAsync($"error: not measured cleanly: {string.Join(", ", unclean)} (see the notes above)").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
 
-        return Measured;
+        return ExitCodes.Ok;
     }
 
     /// <summary>The figures that could not be measured, or were measured with errors: a figure from a run that failed is no figure.</summary>

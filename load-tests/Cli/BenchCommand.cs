@@ -70,7 +70,7 @@ internal static class BenchCommand
                     await error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
                 }
 
-                return BenchRunner.BadInput;
+                return ExitCodes.BadInput;
             }
 
             if (!options.DebugBuild && !MicroBenchmark.IsOptimized(typeof(BenchCommand).Assembly))
@@ -94,7 +94,7 @@ internal static class BenchCommand
         {
             await error.WriteLineAsync("error: this is a Debug build and no checkout was found above it to build Release from; run from the checkout with " +
                 "'dotnet run -c Release --project load-tests -- bench', or pass --debug-build to measure this build anyway.").ConfigureAwait(false);
-            return BenchRunner.Failed;
+            return ExitCodes.Failed;
         }
 
         var directory = Path.GetDirectoryName(project)!;
@@ -103,7 +103,7 @@ internal static class BenchCommand
         if (build != 0)
         {
             await error.WriteLineAsync($"error: dotnet build -c Release {project} failed (exit {build})").ConfigureAwait(false);
-            return BenchRunner.Failed;
+            return ExitCodes.Failed;
         }
 
         var release = Path.Combine(directory, "bin", "Release", "net10.0", "LoadTests.dll");

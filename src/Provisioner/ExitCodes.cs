@@ -1,8 +1,11 @@
 using EgressLab.Provisioner.Lab;
 
-namespace EgressLab.Provisioner.Cli;
+namespace EgressLab.Provisioner;
 
-/// <summary>The provisioner's exit codes, for every command (README "Commands" lists them). `lab exec` passes on its command's own code.</summary>
+/// <summary>
+/// The provisioner's exit codes, for every command, defined here only (README "Provisioner exit codes" lists them).
+/// `lab exec` passes on its command's own code instead.
+/// </summary>
 internal static class ExitCodes
 {
     /// <summary>The command did what was asked.</summary>
