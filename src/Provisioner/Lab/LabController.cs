@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using EgressLab.Provisioner.Processes;
 using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.Lab;
@@ -130,15 +131,8 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         }
 
         var netns = environment.Namespace(host);
-        var start = new ProcessStartInfo("ip") { UseShellExecute = false };
-        foreach (var argument in (string[])["netns", "exec", netns, "env", .. environment.ClientVariables, .. command])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        process.WaitForExit();
-        return new LabExecResult(LabOutcome.Done, [], process.ExitCode);
+        var exitCode = ProcessRunner.RunAttached("ip", ["netns", "exec", netns, "env", .. environment.ClientVariables, .. command]);
+        return new LabExecResult(LabOutcome.Done, [], exitCode);
     }
 
     public LabResult Route(bool add, string tableName, string destinationText, string? target)
