@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using EgressLab.LoadTests.Results;
 using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Bench;
 
@@ -236,20 +237,8 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
     {
         try
         {
-            var start = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = System.Diagnostics.Process.Start(start);
-            if (process is null)
-            {
-                return tool;
-            }
-
-            var text = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-            process.WaitForExit(5000);
+            var result = ProcessRunner.Run(tool, arguments, TimeSpan.FromSeconds(5));
+            var text = result.Output + result.Error;
             var first = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? tool;
             // wrk follows its version with its copyright on the same line.
             var copyright = first.IndexOf(" Copyright", StringComparison.Ordinal);

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using EgressLab.LoadTests.Bench;
 using EgressLab.LoadTests.Results;
 using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Cli;
 
@@ -126,18 +126,8 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(string program, string[] arguments, TextWriter output, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => Relay(gate, output, e.Data);
-        process.ErrorDataReceived += (_, e) => Relay(gate, output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // Both streams to the one writer, as a terminal shows them; the runner passes them one line at a time.
+        using var process = ProcessRunner.Start(program, arguments, output.WriteLine, output.WriteLine);
         try
         {
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -150,17 +140,6 @@ internal static class BenchCommand
 
         process.WaitForExit();
         return process.ExitCode;
-    }
-
-    private static void Relay(object gate, TextWriter output, string? line)
-    {
-        if (line is not null)
-        {
-            lock (gate)
-            {
-                output.WriteLine(line);
-            }
-        }
     }
 
     private static List<string> Figures(string? text, List<string> problems)

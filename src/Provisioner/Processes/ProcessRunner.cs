@@ -22,24 +22,45 @@ internal static class ProcessRunner
     /// <summary>Runs a program to completion and captures what it prints; past <paramref name="timeout"/> it is killed and the result's exit code is <see cref="CommandResult.TimedOut"/>.</summary>
     public static CommandResult Run(string program, IReadOnlyList<string> arguments, TimeSpan timeout, string? input = null)
     {
-        var commandLine = Format(program, arguments);
-        using var process = Process.Start(StartInfo(program, arguments, redirect: true)) ?? throw new InvalidOperationException($"could not start {program}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (input is not null)
+        var (process, output, error) = StartCaptured(program, arguments, input);
+        using (process)
         {
-            process.StandardInput.Write(input);
-        }
+            if (!process.WaitForExit(timeout))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                return TimedOutResult(program, arguments, timeout, output.Result, error.Result);
+            }
 
-        process.StandardInput.Close();
-        if (!process.WaitForExit(timeout))
+            return new CommandResult(Format(program, arguments), process.ExitCode, output.Result, error.Result);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> without holding a thread: past <paramref name="timeout"/> the program is killed (exit code
+    /// <see cref="CommandResult.TimedOut"/>); when <paramref name="cancellationToken"/> is cancelled it is killed too,
+    /// and the cancellation is thrown.
+    /// </summary>
+    public static async Task<CommandResult> RunAsync(string program, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var (process, output, error) = StartCaptured(program, arguments, input: null);
+        using (process)
         {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            return new CommandResult(commandLine, CommandResult.TimedOut, output.Result, $"timed out after {timeout.TotalSeconds:0} s. {error.Result}");
-        }
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(timeout);
+            try
+            {
+                await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                cancellationToken.ThrowIfCancellationRequested();
+                return TimedOutResult(program, arguments, timeout, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+            }
 
-        return new CommandResult(commandLine, process.ExitCode, output.Result, error.Result);
+            return new CommandResult(Format(program, arguments), process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+        }
     }
 
     /// <summary>Runs a program to completion, passing each line it prints on as it comes; null when it was killed at <paramref name="timeout"/>.</summary>
@@ -111,6 +132,24 @@ internal static class ProcessRunner
 
         return text.ToString();
     }
+
+    /// <summary>Starts a program with both output streams being read to the end, <paramref name="input"/> written and standard input closed.</summary>
+    private static (Process Process, Task<string> Output, Task<string> Error) StartCaptured(string program, IReadOnlyList<string> arguments, string? input)
+    {
+        var process = Process.Start(StartInfo(program, arguments, redirect: true)) ?? throw new InvalidOperationException($"could not start {program}");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+        }
+
+        process.StandardInput.Close();
+        return (process, output, error);
+    }
+
+    private static CommandResult TimedOutResult(string program, IReadOnlyList<string> arguments, TimeSpan timeout, string output, string error) =>
+        new(Format(program, arguments), CommandResult.TimedOut, output, $"timed out after {timeout.TotalSeconds:0} s. {error}");
 
     private static ProcessStartInfo StartInfo(string program, IReadOnlyList<string> arguments, bool redirect)
     {

@@ -40,6 +40,22 @@ public sealed class ProcessRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_PastItsTimeout_IsKilledAndReportsTimedOut()
+    {
+        var result = await ProcessRunner.RunAsync("sleep", ["30"], TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken).WaitAsync(Limit, TestContext.Current.CancellationToken);
+
+        Assert.Equal(CommandResult.TimedOut, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task RunAsync_Cancelled_KillsAndThrows()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProcessRunner.RunAsync("sleep", ["30"], Limit, cancel.Token).WaitAsync(Limit, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public void RunStreaming_TwoStreams_PassesEveryLineInOrderAndTheExitCode()
     {
         var output = new List<string>();
