@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
 using EgressLab.Provisioner.Processes;
 using EgressLab.Provisioner.Topology;
 
