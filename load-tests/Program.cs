@@ -40,7 +40,7 @@ internal static class Program
             }
 
             await error.WriteLineAsync("see --help for the commands and their options.").ConfigureAwait(false);
-            return RunCommand.BadInput;
+            return ExitCodes.BadInput;
         }
 
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = terminationTimeout }, cancellationToken).ConfigureAwait(false);

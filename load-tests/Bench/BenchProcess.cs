@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Bench;
 
@@ -30,56 +31,28 @@ internal sealed class BenchProcess : IDisposable
 
     public static BenchProcess Start(string name, string program, IReadOnlyList<string> arguments, string logPath)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         var log = new StreamWriter(logPath, append: false) { AutoFlush = true };
-        var process = new Process { StartInfo = start };
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => Append(gate, log, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(gate, log, e.Data);
         try
         {
-            process.Start();
+            return new BenchProcess(name, ProcessRunner.Start(program, arguments, line => Append(log, line), line => Append(log, line)), log, logPath);
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
             log.Dispose();
-            process.Dispose();
             throw new BenchException($"cannot start {name} ({program}): {exception.Message}");
         }
-
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new BenchProcess(name, process, log, logPath);
     }
 
-    private static void Append(object gate, StreamWriter log, string? line)
+    /// <summary>One line of the process's output into its log; the runner passes lines one at a time.</summary>
+    private static void Append(StreamWriter log, string line)
     {
-        if (line is null)
+        try
         {
-            return;
+            log.WriteLine(line);
         }
-
-        lock (gate)
+        catch (ObjectDisposedException)
         {
-            try
-            {
-                log.WriteLine(line);
-            }
-            catch (ObjectDisposedException)
-            {
-                // Output after the process was stopped and its log closed.
-            }
+            // Output after the process was stopped and its log closed.
         }
     }
 
@@ -173,7 +146,6 @@ internal sealed class BenchProcess : IDisposable
 
     private static void SendTerminate(int pid)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false });
-        kill?.WaitForExit(StopTimeout);
+        ProcessRunner.Run("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], StopTimeout);
     }
 }

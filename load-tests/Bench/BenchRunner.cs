@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using EgressLab.LoadTests.Results;
 using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Bench;
 
@@ -13,10 +14,6 @@ namespace EgressLab.LoadTests.Bench;
 /// </summary>
 internal sealed class BenchRunner(TextWriter output, TextWriter error)
 {
-    public const int Measured = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
-
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] LoadFigures = [BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, BenchFigures.NewTunnels];
 
@@ -46,14 +43,14 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         if (missing.Count > 0)
         {
             await error.WriteLineAsync($"error: bench needs {string.Join(", ", missing)} on PATH; install the Debian packages: apt-get install {string.Join(' ', missing)}").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
 
         var proxyAssembly = Path.Combine(AppContext.BaseDirectory, "ProxyInstance.dll");
         if (!File.Exists(proxyAssembly))
         {
             await error.WriteLineAsync($"error: {proxyAssembly} is missing; build the load tests (dotnet build load-tests), which builds the proxy instance next to them.").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
 
         using var workspace = BenchWorkspace.Create();
@@ -149,7 +146,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         catch (BenchException exception)
         {
             await error.WriteLineAsync($"error: {exception.Message}").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
         finally
         {
@@ -182,10 +179,10 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         if (unclean.Count > 0)
         {
             await error.WriteLineAsync($"error: not measured cleanly: {string.Join(", ", unclean)} (see the notes above)").ConfigureAwait(false);
-            return Failed;
+            return ExitCodes.Failed;
         }
 
-        return Measured;
+        return ExitCodes.Ok;
     }
 
     /// <summary>The figures that could not be measured, or were measured with errors: a figure from a run that failed is no figure.</summary>
@@ -240,20 +237,8 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
     {
         try
         {
-            var start = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = System.Diagnostics.Process.Start(start);
-            if (process is null)
-            {
-                return tool;
-            }
-
-            var text = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-            process.WaitForExit(5000);
+            var result = ProcessRunner.Run(tool, arguments, TimeSpan.FromSeconds(5));
+            var text = result.Output + result.Error;
             var first = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? tool;
             // wrk follows its version with its copyright on the same line.
             var copyright = first.IndexOf(" Copyright", StringComparison.Ordinal);

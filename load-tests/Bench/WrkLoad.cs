@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Bench;
 
@@ -52,50 +52,27 @@ internal static class WrkLoad
     public static async Task<WrkResult> RunAsync(string script, Uri server, int connections, TimeSpan duration, CancellationToken cancellationToken)
     {
         var seconds = Math.Max(1, (int)Math.Round(duration.TotalSeconds));
-        var start = new ProcessStartInfo("wrk")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-        {
+        string[] arguments =
+        [
             "-t", Math.Min(2, connections).ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture),
             "-d", seconds.ToString(CultureInfo.InvariantCulture) + "s", "--timeout", "10s", "-s", script, server.AbsoluteUri,
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        Process process;
+        ];
+        CommandResult result;
         try
         {
-            process = Process.Start(start) ?? throw new BenchException("wrk did not start");
+            result = await ProcessRunner.RunAsync("wrk", arguments, TimeSpan.FromSeconds(seconds + 30), cancellationToken).ConfigureAwait(false);
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
             throw new BenchException($"cannot run wrk ({exception.Message}); install it: apt-get install wrk");
         }
 
-        using (process)
+        if (result.ExitCode == CommandResult.TimedOut)
         {
-            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var error = process.StandardError.ReadToEndAsync(cancellationToken);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            limit.CancelAfter(TimeSpan.FromSeconds(seconds + 30));
-            try
-            {
-                await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw cancellationToken.IsCancellationRequested ? new OperationCanceledException(cancellationToken) : new BenchException($"wrk did not finish within {seconds + 30} s");
-            }
-
-            var text = await output.ConfigureAwait(false);
-            return Parse(text) ?? throw new BenchException($"wrk exited with {process.ExitCode} and printed no result: {(await error.ConfigureAwait(false)).Trim()} {text.Trim()}");
+            throw new BenchException($"wrk did not finish within {seconds + 30} s");
         }
+
+        return Parse(result.Output) ?? throw new BenchException($"wrk exited with {result.ExitCode} and printed no result: {result.Error.Trim()} {result.Output.Trim()}");
     }
 
     /// <summary>Reads the result line of <see cref="WriteScript"/>'s hook out of wrk's output; null when there is none.</summary>

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using EgressLab.LoadTests.Bench;
 using EgressLab.LoadTests.Results;
 using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Cli;
 
@@ -70,7 +70,7 @@ internal static class BenchCommand
                     await error.WriteLineAsync($"error: {problem}").ConfigureAwait(false);
                 }
 
-                return BenchRunner.BadInput;
+                return ExitCodes.BadInput;
             }
 
             if (!options.DebugBuild && !MicroBenchmark.IsOptimized(typeof(BenchCommand).Assembly))
@@ -94,7 +94,7 @@ internal static class BenchCommand
         {
             await error.WriteLineAsync("error: this is a Debug build and no checkout was found above it to build Release from; run from the checkout with " +
                 "'dotnet run -c Release --project load-tests -- bench', or pass --debug-build to measure this build anyway.").ConfigureAwait(false);
-            return BenchRunner.Failed;
+            return ExitCodes.Failed;
         }
 
         var directory = Path.GetDirectoryName(project)!;
@@ -103,7 +103,7 @@ internal static class BenchCommand
         if (build != 0)
         {
             await error.WriteLineAsync($"error: dotnet build -c Release {project} failed (exit {build})").ConfigureAwait(false);
-            return BenchRunner.Failed;
+            return ExitCodes.Failed;
         }
 
         var release = Path.Combine(directory, "bin", "Release", "net10.0", "LoadTests.dll");
@@ -126,18 +126,8 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(string program, string[] arguments, TextWriter output, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => Relay(gate, output, e.Data);
-        process.ErrorDataReceived += (_, e) => Relay(gate, output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // Both streams to the one writer, as a terminal shows them; the runner passes them one line at a time.
+        using var process = ProcessRunner.Start(program, arguments, output.WriteLine, output.WriteLine);
         try
         {
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -150,17 +140,6 @@ internal static class BenchCommand
 
         process.WaitForExit();
         return process.ExitCode;
-    }
-
-    private static void Relay(object gate, TextWriter output, string? line)
-    {
-        if (line is not null)
-        {
-            lock (gate)
-            {
-                output.WriteLine(line);
-            }
-        }
     }
 
     private static List<string> Figures(string? text, List<string> problems)

@@ -69,7 +69,7 @@ internal static class CompareCommand
                     error.WriteLine($"error: {problem}");
                 }
 
-                return CompareRunner.BadInput;
+                return ExitCodes.BadInput;
             }
 
             return new CompareRunner(LabEnvironment.FromEnvironment(), parse.InvocationConfiguration.Output, error).Run(options);

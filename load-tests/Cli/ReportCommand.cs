@@ -10,10 +10,6 @@ namespace EgressLab.LoadTests.Cli;
 /// </summary>
 internal static class ReportCommand
 {
-    public const int Success = 0;
-    public const int Failure = 1;
-    public const int BadInput = 2;
-
     private const string Expected = "the results.json that `compare` writes";
 
     public static Command Create()
@@ -40,7 +36,7 @@ internal static class ReportCommand
         if (!ResultsJson.TryReadFile<CompareResults>(from, Expected, out var results, out var problem))
         {
             error.WriteLine($"error: {problem}");
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         var problems = CompareResultsValidator.Validate(results);
@@ -52,26 +48,26 @@ internal static class ReportCommand
             }
 
             error.WriteLine($"fix {from}, or run compare again to write a new one.");
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         var directory = outDirectory ?? Path.GetDirectoryName(Path.GetFullPath(from))!;
         if (File.Exists(directory))
         {
             error.WriteLine($"error: --out {directory} is a file; give a directory (it is created if it does not exist).");
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         try
         {
             var written = ReportFiles.Write(results, directory);
             output.WriteLine($"wrote {string.Join(" and ", written)}");
-            return Success;
+            return ExitCodes.Ok;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: cannot write the reports into {directory}: {ex.Message}");
-            return Failure;
+            return ExitCodes.Failed;
         }
     }
 }

@@ -9,13 +9,6 @@ namespace EgressLab.LoadTests.Cli;
 /// <summary><c>run</c>: one scenario against one origin under one load (or a rate ladder), measured and judged.</summary>
 internal static class RunCommand
 {
-    public const int Passed = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
-
-    /// <summary>By convention, the exit code of a program stopped by Ctrl+C (128 + SIGINT).</summary>
-    public const int Interrupted = 130;
-
     private const string Description = """
         Load one scenario against the origin and measure it: latency (HDR histogram, corrected from each request's
         intended send time and uncorrected from its actual send), achieved against offered rate, errors by class,
@@ -126,7 +119,7 @@ internal static class RunCommand
             }
 
             await error.WriteLineAsync("see run --help for the options and their forms.").ConfigureAwait(false);
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         using var trust = settings.Trust;
@@ -158,7 +151,7 @@ internal static class RunCommand
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await error.WriteLineAsync("interrupted: the run did not complete, no results written.").ConfigureAwait(false);
-            return Interrupted;
+            return ExitCodes.Interrupted;
         }
         finally
         {
@@ -181,7 +174,7 @@ internal static class RunCommand
         };
         RunTable.Write(output, runResults, knee);
 
-        var exit = Passed;
+        var exit = ExitCodes.Ok;
         if (settings.JsonPath is { } path)
         {
             try
@@ -191,7 +184,7 @@ internal static class RunCommand
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
                 await error.WriteLineAsync($"error: cannot write --json '{path}': {exception.Message}").ConfigureAwait(false);
-                exit = Failed;
+                exit = ExitCodes.Failed;
             }
         }
 
@@ -201,7 +194,7 @@ internal static class RunCommand
             {
                 var threshold = settings.Thresholds[i];
                 await error.WriteLineAsync($"threshold failed: {threshold.Expression} (actual {threshold.Format(thresholdResults[i].Actual)})").ConfigureAwait(false);
-                exit = Failed;
+                exit = ExitCodes.Failed;
             }
         }
 

@@ -16,10 +16,6 @@ namespace EgressLab.LoadTests.Compare;
 /// </summary>
 internal sealed class CompareRunner(LabEnvironment environment, TextWriter output, TextWriter error)
 {
-    public const int Ok = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
-
     private static readonly TimeSpan CommandMargin = TimeSpan.FromSeconds(90);
     private readonly Shell _shell = new(null);
 
@@ -33,29 +29,31 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
                 error.WriteLine($"error: {problem}");
             }
 
-            return Failed;
+            return ExitCodes.Failed;
         }
 
         var missing = options.With.Select(IncumbentProxy.Create).Where(p => LabPrerequisites.FindOnPath(p.Program) is null).ToList();
         if (missing.Count > 0)
         {
             error.WriteLine($"error: --with needs {string.Join(" and ", missing.Select(p => p.Program))}: install the Debian package (apt-get install {string.Join(' ', missing.Select(p => p.Name))}), or leave it out of --with.");
-            return Failed;
+            return ExitCodes.Failed;
         }
 
         if (LabState.Read(environment) is not null)
         {
             error.WriteLine("error: a lab is already up. compare builds its own lab and removes it afterwards: run `lab down` first.");
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
-        var lab = new LabController(environment, TextWriter.Null, error, verbose: false);
+        var lab = new LabController(environment, TextWriter.Null, commandLog: null);
         try
         {
             output.WriteLine("compare: bringing the lab up");
-            if (lab.Up(null) != LabController.Ok)
+            var up = lab.Up(null);
+            if (!up.Succeeded)
             {
-                return Failed;
+                up.WriteErrorsTo(error);
+                return ExitCodes.Failed;
             }
 
             return Measure(lab, options);
@@ -63,12 +61,12 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         catch (CompareException ex)
         {
             error.WriteLine($"error: {ex.Message}");
-            return Failed;
+            return ExitCodes.Failed;
         }
         finally
         {
             output.WriteLine("compare: bringing the lab down");
-            lab.Down();
+            lab.Down().WriteErrorsTo(error);
         }
     }
 
@@ -83,10 +81,12 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         }
 
         // The walk-through's end state: the private subnet routes through the NAT instance, whose check is off.
-        if (lab.Route(add: true, plan.PrivateTable.Name, "0.0.0.0/0", plan.Nat.Name) != LabController.Ok
-            || lab.SourceDestCheck(plan.Nat.Name, on: false) != LabController.Ok)
+        foreach (var step in (Func<LabResult>[])[() => lab.Route(add: true, plan.PrivateTable.Name, "0.0.0.0/0", plan.Nat.Name), () => lab.SourceDestCheck(plan.Nat.Name, on: false)])
         {
-            throw new CompareException("could not route the private subnet through the NAT instance");
+            if (step() is { Succeeded: false } refused)
+            {
+                throw new CompareException($"could not route the private subnet through the NAT instance: {string.Join("; ", refused.Errors)}");
+            }
         }
 
         var services = new LabServices(environment, model);
@@ -164,7 +164,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         }
 
         output.WriteLine($"compare: wrote results.json, report.md and report.html to {options.OutDirectory}");
-        return mismatched.Count == 0 ? Ok : Failed;
+        return mismatched.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     /// <summary>Runs the load generator inside the path's client namespace and reads back what it wrote.</summary>

@@ -1,7 +1,7 @@
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.LoadTests.Results;
 
@@ -70,28 +70,9 @@ internal static class RunEnvironmentProbe
     {
         try
         {
-            using var git = Process.Start(new ProcessStartInfo("git", ["rev-parse", "--short", "HEAD"])
-            {
-                WorkingDirectory = workingDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            });
-            if (git is null)
-            {
-                return null;
-            }
-
-            var output = git.StandardOutput.ReadToEndAsync();
-            _ = git.StandardError.ReadToEndAsync();
-            if (!git.WaitForExit(GitTimeout))
-            {
-                git.Kill(entireProcessTree: true);
-                return null;
-            }
-
-            var commit = output.Wait(GitTimeout) ? output.Result.Trim() : string.Empty;
-            return git.ExitCode == 0 && commit.Length > 0 ? commit : null;
+            var git = ProcessRunner.Run("git", ["-C", workingDirectory, "rev-parse", "--short", "HEAD"], GitTimeout);
+            var commit = git.Output.Trim();
+            return git.Succeeded && commit.Length > 0 ? commit : null;
         }
         catch (Win32Exception)
         {

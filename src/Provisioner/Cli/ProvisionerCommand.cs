@@ -17,25 +17,26 @@ internal static class ProvisionerCommand
         var lab = new Command("lab", "The topology built on this machine from network namespaces (needs root).");
         root.Subcommands.Add(lab);
 
-        LabController Controller(ParseResult parse) => new(LabEnvironment.FromEnvironment(), output, error, parse.GetValue(verbose));
+        LabController Controller(ParseResult parse) => new(LabEnvironment.FromEnvironment(), output, parse.GetValue(verbose) ? error : null);
+        var print = new LabCommandOutput(output, error);
 
         var topology = new Option<string?>("--topology", "-t") { Description = "Topology file (YAML or JSON). The default is deploy/topologies/default.yaml." };
         var up = new Command("up", "Build the lab, or finish one that is partly built. Running it again changes nothing.") { topology };
-        up.SetAction(parse => Controller(parse).Up(parse.GetValue(topology)));
+        up.SetAction(parse => print.Up(Controller(parse).Up(parse.GetValue(topology))));
         lab.Subcommands.Add(up);
 
         var down = new Command("down", "Remove every namespace, link, rule and process of the lab, also after a failed or interrupted up.");
-        down.SetAction(parse => Controller(parse).Down());
+        down.SetAction(parse => print.Down(Controller(parse).Down()));
         lab.Subcommands.Add(down);
 
         var status = new Command("status", "Show what exists, per host and per route table.");
-        status.SetAction(parse => Controller(parse).Status());
+        status.SetAction(parse => print.Exit(Controller(parse).Status()));
         lab.Subcommands.Add(status);
 
         var host = new Argument<string>("host") { Description = "An instance (private-1, nat, ...) or router, igw, internet." };
         var command = new Argument<string[]>("command") { Description = "The command and its arguments, after --.", Arity = ArgumentArity.ZeroOrMore };
         var exec = new Command("exec", "Run a command inside a host: lab exec private-1 -- curl -s http://checkip.lab.test/") { host, command };
-        exec.SetAction(parse => Controller(parse).Exec(parse.GetValue(host)!, parse.GetValue(command) ?? []));
+        exec.SetAction(parse => print.Exec(Controller(parse).Exec(parse.GetValue(host)!, parse.GetValue(command) ?? [])));
         lab.Subcommands.Add(exec);
 
         var route = new Command("route", "Edit a route table, as in the VPC console.");
@@ -43,9 +44,9 @@ internal static class ProvisionerCommand
         var cidr = new Argument<string>("cidr") { Description = "The destination, such as 0.0.0.0/0." };
         var target = new Option<string?>("--target") { Description = "Where the route sends traffic: the Internet Gateway's name or an instance's (igw, nat)." };
         var routeAdd = new Command("add", "Add a route.") { table, cidr, target };
-        routeAdd.SetAction(parse => Controller(parse).Route(add: true, parse.GetValue(table)!, parse.GetValue(cidr)!, parse.GetValue(target)));
+        routeAdd.SetAction(parse => print.Exit(Controller(parse).Route(add: true, parse.GetValue(table)!, parse.GetValue(cidr)!, parse.GetValue(target))));
         var routeDelete = new Command("delete", "Delete a route.") { table, cidr };
-        routeDelete.SetAction(parse => Controller(parse).Route(add: false, parse.GetValue(table)!, parse.GetValue(cidr)!, null));
+        routeDelete.SetAction(parse => print.Exit(Controller(parse).Route(add: false, parse.GetValue(table)!, parse.GetValue(cidr)!, null)));
         route.Subcommands.Add(routeAdd);
         route.Subcommands.Add(routeDelete);
         lab.Subcommands.Add(route);
@@ -54,17 +55,17 @@ internal static class ProvisionerCommand
         var onOff = new Argument<string>("state") { Description = "on or off." };
         onOff.AcceptOnlyFromAmong("on", "off");
         var sourceDest = new Command("source-dest-check", "Turn an instance's source/destination check on or off (a NAT instance needs it off).") { checkHost, onOff };
-        sourceDest.SetAction(parse => Controller(parse).SourceDestCheck(parse.GetValue(checkHost)!, parse.GetValue(onOff) == "on"));
+        sourceDest.SetAction(parse => print.Exit(Controller(parse).SourceDestCheck(parse.GetValue(checkHost)!, parse.GetValue(onOff) == "on")));
         lab.Subcommands.Add(sourceDest);
 
         var mode = new Argument<string>("mode") { Description = "nat: the NAT instance forwards for every host; proxy-only: only for the proxy instance." };
         mode.AcceptOnlyFromAmong("nat", "proxy-only");
         var egress = new Command("egress", "Choose who the NAT instance forwards for.") { mode };
-        egress.SetAction(parse => Controller(parse).Egress(parse.GetValue(mode) == "nat" ? EgressMode.Nat : EgressMode.ProxyOnly));
+        egress.SetAction(parse => print.Exit(Controller(parse).Egress(parse.GetValue(mode) == "nat" ? EgressMode.Nat : EgressMode.ProxyOnly)));
         lab.Subcommands.Add(egress);
 
         var verify = new Command("verify", "Replay the walk-through and print one row per check; exit 0 only if every check passes.");
-        verify.SetAction(parse => Controller(parse).Verify());
+        verify.SetAction(parse => print.Exit(Controller(parse).Verify()));
         lab.Subcommands.Add(verify);
 
         root.Subcommands.Add(AwsCommand(output, error));
@@ -78,7 +79,7 @@ internal static class ProvisionerCommand
             }
 
             error.WriteLine("see --help for the commands and their arguments.");
-            return LabController.BadInput;
+            return ExitCodes.BadInput;
         }
 
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.Provisioner.CloudFormation;
 
@@ -24,55 +24,18 @@ internal sealed class AwsCli
 
     /// <summary>Runs the CLI and collects what it prints.</summary>
     public CommandResult Capture(IReadOnlyList<string> arguments, TimeSpan timeout) =>
-        new Shell(trace: null).TryRun(_executable, WithRegion(arguments), timeout: timeout);
+        ProcessRunner.Run(_executable, WithRegion(arguments), timeout);
 
     /// <summary>Runs the CLI, copying its output to <paramref name="output"/> and <paramref name="error"/> as it comes; returns its exit code.</summary>
     public int Stream(IReadOnlyList<string> arguments, TimeSpan timeout, TextWriter output, TextWriter error)
     {
-        var start = new ProcessStartInfo(_executable)
+        if (ProcessRunner.RunStreaming(_executable, WithRegion(arguments), timeout, output.WriteLine, error.WriteLine) is { } exitCode)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in WithRegion(arguments))
-        {
-            start.ArgumentList.Add(argument);
+            return exitCode;
         }
 
-        using var process = new Process { StartInfo = start };
-        var gate = new object();
-        process.OutputDataReceived += (_, line) => Forward(output, line.Data, gate);
-        process.ErrorDataReceived += (_, line) => Forward(error, line.Data, gate);
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            error.WriteLine($"error: aws {arguments[0]} {arguments[1]} did not finish within {timeout.TotalMinutes:0} minutes and was stopped; the stack may still be changing, so look at it with `aws cloudformation describe-stack-events`.");
-            return 124;
-        }
-
-        // The parameterless wait also waits for the asynchronous output readers to drain.
-        process.WaitForExit();
-        return process.ExitCode;
-    }
-
-    private static void Forward(TextWriter writer, string? line, object gate)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (gate)
-        {
-            writer.WriteLine(line);
-        }
+        error.WriteLine($"error: aws {arguments[0]} {arguments[1]} did not finish within {timeout.TotalMinutes:0} minutes and was stopped; the stack may still be changing, so look at it with `aws cloudformation describe-stack-events`.");
+        return CommandResult.TimedOut;
     }
 
     private List<string> WithRegion(IReadOnlyList<string> arguments)

@@ -36,10 +36,6 @@ internal sealed record DeployRequest
 /// </summary>
 internal sealed class StackController(TextWriter output, TextWriter error)
 {
-    public const int Success = 0;
-    public const int Failure = 1;
-    public const int BadInput = 2;
-
     private static readonly TimeSpan QuickCall = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan StackChange = TimeSpan.FromMinutes(60);
     private static readonly Regex StackName = new("^[A-Za-z][A-Za-z0-9-]{0,127}$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
@@ -58,16 +54,16 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         if (outPath is null)
         {
             output.Write(rendered.Text);
-            return Success;
+            return ExitCodes.Ok;
         }
 
         if (!WriteAtomically(outPath, rendered.Text))
         {
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         error.WriteLine($"wrote {outPath}: {rendered.Resources} resources; valid against the resource schemas and the network checks.");
-        return Success;
+        return ExitCodes.Ok;
     }
 
     /// <summary><c>aws validate</c>: a template file (YAML or JSON), for the given parameter values and each variant.</summary>
@@ -75,7 +71,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
     {
         if (ParseParameters(parameterArguments) is not { } parameters)
         {
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         string text;
@@ -86,7 +82,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: cannot read {path}: {ex.Message}");
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         var read = TemplateReader.Read(text, path);
@@ -97,7 +93,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"{path}:{problem}");
             }
 
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         var findings = TemplateValidator.Validate(read.Template, parameters);
@@ -110,12 +106,12 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         if (findings.Count > 0)
         {
             error.WriteLine($"{path}: {findings.Count.ToString(CultureInfo.InvariantCulture)} problem{(findings.Count == 1 ? "" : "s")}.");
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         var resources = (read.Template["Resources"] as JsonObject)?.Count ?? 0;
         output.WriteLine($"{path}: valid ({resources.ToString(CultureInfo.InvariantCulture)} resources; resource schemas, references and network checks for every variant of its parameters).");
-        return Success;
+        return ExitCodes.Ok;
     }
 
     /// <summary><c>aws deploy</c>: renders the topology and creates or updates the stack with the AWS CLI.</summary>
@@ -125,7 +121,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         var overrides = ParseParameters(request.Parameters);
         if (overrides is null)
         {
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         void Set(string name, string? value)
@@ -148,7 +144,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"error: {problem}");
             }
 
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         var (rendered, failure) = RenderValidated(request.Topology, request.AsWritten);
@@ -164,7 +160,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             error.WriteLine("  Build it with deploy/publish.sh, put the tarball where the instance can fetch it over HTTPS (an S3 presigned URL works:");
             error.WriteLine("  aws s3 cp dist/egress-proxy-*.tar.gz s3://BUCKET/ && aws s3 presign s3://BUCKET/egress-proxy-....tar.gz --expires-in 86400),");
             error.WriteLine("  and pass the URL, with --proxy-package-sha256 from publish.sh's output.");
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         // The values are checked here, with the template's own patterns, so a typo costs no round trip to AWS.
@@ -176,12 +172,12 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"error: {finding}");
             }
 
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         if (Connect(request.Region) is not { } aws)
         {
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         // A directory of our own (mode 0700), so no other user can swap the file between writing and deploying it.
@@ -211,7 +207,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             {
                 error.WriteLine($"error: aws cloudformation deploy failed (exit {exit.ToString(CultureInfo.InvariantCulture)}). The stack's events say why:");
                 error.WriteLine($"  aws cloudformation describe-stack-events --stack-name {request.StackName}{RegionArgument(request.Region)} --max-items 20");
-                return Failure;
+                return ExitCodes.Failed;
             }
         }
         finally
@@ -224,7 +220,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         output.WriteLine("Next: open a shell on a private instance (its id is in the outputs) and check each path, as in the README's \"Deploy on AWS\":");
         output.WriteLine("  aws ssm start-session --target <Private1InstanceId>");
         output.WriteLine("When you are done: provisioner aws destroy --stack-name " + request.StackName + RegionArgument(request.Region));
-        return Success;
+        return ExitCodes.Ok;
     }
 
     /// <summary><c>aws destroy</c>: deletes the stack and waits until it is gone.</summary>
@@ -238,18 +234,18 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"error: {problem}");
             }
 
-            return BadInput;
+            return ExitCodes.BadInput;
         }
 
         if (Connect(region) is not { } aws)
         {
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         if (aws.Stream(["cloudformation", "delete-stack", "--stack-name", stackName], QuickCall, output, error) != 0)
         {
             error.WriteLine($"error: aws cloudformation delete-stack {stackName} failed; see the message above.");
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         output.WriteLine($"deleting stack {stackName}; waiting until every resource is gone.");
@@ -257,11 +253,11 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         {
             error.WriteLine($"error: the stack {stackName} did not finish deleting. Its events say why:");
             error.WriteLine($"  aws cloudformation describe-stack-events --stack-name {stackName}{RegionArgument(region)} --max-items 20");
-            return Failure;
+            return ExitCodes.Failed;
         }
 
         output.WriteLine($"stack {stackName} deleted.");
-        return Success;
+        return ExitCodes.Ok;
     }
 
     private sealed record Rendered(JsonObject Template, string Text, int Resources);
@@ -279,7 +275,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             }
 
             error.WriteLine($"error: {path} is not a valid topology; nothing was rendered.");
-            return (null, BadInput);
+            return (null, ExitCodes.BadInput);
         }
 
         var result = TemplateRenderer.Render(loaded.Model!, asWritten);
@@ -295,7 +291,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"{path}: {problem}");
             }
 
-            return (null, BadInput);
+            return (null, ExitCodes.BadInput);
         }
 
         var findings = TemplateValidator.Validate(result.Template);
@@ -308,10 +304,10 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"  {finding}");
             }
 
-            return (null, Failure);
+            return (null, ExitCodes.Failed);
         }
 
-        return (new Rendered(result.Template, TemplateYamlWriter.Write(result.Template), (result.Template["Resources"] as JsonObject)?.Count ?? 0), Success);
+        return (new Rendered(result.Template, TemplateYamlWriter.Write(result.Template), (result.Template["Resources"] as JsonObject)?.Count ?? 0), ExitCodes.Ok);
     }
 
     private AwsCli? Connect(string? region)

@@ -10,9 +10,9 @@ namespace EgressLab.Provisioner.Lab;
 /// touches the host's root namespace: links are created inside the lab's namespaces, with their peers placed
 /// straight into the other namespace.
 /// </summary>
-internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWriter log)
+internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWriter log, LabBuilderOptions? options = null)
 {
-    /// <summary>The build steps in order; EGRESS_LAB_FAIL_AFTER=&lt;step&gt; stops the build after one (for testing recovery).</summary>
+    /// <summary>The build steps in order; <see cref="LabBuilderOptions.StopAfterStep"/> can stop the build after one (for testing recovery).</summary>
     public static readonly IReadOnlyList<string> Steps = ["namespaces", "links", "routing", "firewalls", "nat", "services"];
 
     private int _created;
@@ -23,7 +23,7 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
     public void Up(TopologyModel model, EgressMode egress)
     {
         var layout = new LabLayout(model);
-        var failAfter = Environment.GetEnvironmentVariable("EGRESS_LAB_FAIL_AFTER");
+        var stopAfter = (options ?? LabBuilderOptions.Default).StopAfterStep;
         var steps = new (string Name, Action Run)[]
         {
             ("namespaces", () => Namespaces(model)),
@@ -37,9 +37,9 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
         {
             log.WriteLine($"  {name}");
             run();
-            if (name == failAfter)
+            if (stopAfter?.Invoke(name) == true)
             {
-                throw new InvalidOperationException($"stopped after step '{name}' because EGRESS_LAB_FAIL_AFTER={failAfter}");
+                throw new InvalidOperationException($"stopped after step '{name}', as the builder's options asked");
             }
         }
     }

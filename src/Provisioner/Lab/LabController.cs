@@ -1,20 +1,21 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
+using EgressLab.Provisioner.Processes;
 using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.Lab;
 
-/// <summary>The `lab` commands. Each returns the process exit code: 0 done, 1 failed, 2 bad input.</summary>
-internal sealed class LabController(LabEnvironment environment, TextWriter output, TextWriter error, bool verbose)
+/// <summary>
+/// The lab as a library: each operation returns a typed result (its outcome, what it did, every error with its
+/// fix) for the CLI to print and map to an exit code, and for the load tests' compare to act on. Progress and
+/// reports (the build steps, `lab status`, `lab verify`'s table) go to <paramref name="output"/> as they happen;
+/// every system command to <paramref name="commandLog"/> when it is set (--verbose). Only tests set
+/// <paramref name="builderOptions"/>.
+/// </summary>
+internal sealed class LabController(LabEnvironment environment, TextWriter output, TextWriter? commandLog, LabBuilderOptions? builderOptions = null)
 {
-    public const int Ok = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
+    private readonly Shell _shell = new(commandLog);
 
-    private readonly Shell _shell = new(verbose ? error : null);
-
-    public int Up(string? topologyPath)
+    public LabUpResult Up(string? topologyPath)
     {
         var existing = LabState.Read(environment);
         LabState state;
@@ -27,22 +28,21 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             // The topology is checked before anything else, so a bad file never leaves anything half-built.
             var path = topologyPath ?? DefaultTopology.Path;
             var loaded = TopologyLoader.Load(path);
-            if (!loaded.Succeeded || !CheckForLab(loaded.Model!))
+            var problems = loaded.Errors.Select(e => e.ToString()).ToList();
+            if (loaded.Succeeded)
             {
-                foreach (var problem in loaded.Errors)
-                {
-                    error.WriteLine($"error: {problem}");
-                }
+                problems.AddRange(ReservedNameProblems(loaded.Model!));
+            }
 
-                error.WriteLine("nothing was built.");
-                return BadInput;
+            if (problems.Count > 0)
+            {
+                return LabUpResult.From(LabResult.Bad([.. problems]) with { Advice = "nothing was built." });
             }
 
             var text = File.ReadAllText(path);
             if (existing is not null && existing.TopologyText != text)
             {
-                error.WriteLine($"error: a lab built from {existing.TopologySource} is up, and {path} differs from it. Run `lab down` first, or `lab up` without --topology to finish the lab that is up.");
-                return BadInput;
+                return LabUpResult.From(LabResult.Bad($"a lab built from {existing.TopologySource} is up, and {path} differs from it. Run `lab down` first, or `lab up` without --topology to finish the lab that is up."));
             }
 
             state = existing ?? new LabState
@@ -53,16 +53,16 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             };
         }
 
-        if (!Prerequisites())
+        if (Prerequisites() is { } missing)
         {
-            return Failed;
+            return LabUpResult.From(missing);
         }
 
         // Saved before anything is built, so every later command knows what this lab is meant to be.
         state.Write(environment);
         var model = state.Model();
         output.WriteLine($"lab up: {model.Name} from {state.TopologySource}");
-        var builder = new LabBuilder(environment, _shell, output);
+        var builder = new LabBuilder(environment, _shell, output, builderOptions);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -70,37 +70,31 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         }
         catch (Exception ex) when (ex is LabCommandException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
-            error.WriteLine($"error: {ex.Message}");
-            error.WriteLine("the lab is partly built: run `lab up` again to finish it, or `lab down` to remove it.");
-            return Failed;
+            return new LabUpResult(LabOutcome.Failed, [ex.Message], builder.Created, clock.Elapsed)
+            {
+                Advice = "the lab is partly built: run `lab up` again to finish it, or `lab down` to remove it.",
+            };
         }
 
-        output.WriteLine(builder.Created == 0
-            ? $"lab is up; nothing needed to change ({clock.Elapsed.TotalSeconds:0.0} s)."
-            : $"lab is up: {builder.Created} namespaces, links, rules and services created in {clock.Elapsed.TotalSeconds:0.0} s.");
-        output.WriteLine("next: `lab status`, `lab exec private-1 -- curl -s -m 3 http://checkip.lab.test/`, `lab verify`.");
-        return Ok;
+        return new LabUpResult(LabOutcome.Done, [], builder.Created, clock.Elapsed);
     }
 
-    public int Down()
+    public LabDownResult Down()
     {
-        if (!Prerequisites(needServers: false))
+        if (Prerequisites(needServers: false) is { } missing)
         {
-            return Failed;
+            return new LabDownResult(missing.Outcome, missing.Errors, 0, 0);
         }
 
         var (namespaces, processes) = new LabTeardown(environment, _shell, output).Down();
-        output.WriteLine(namespaces == 0
-            ? "no lab was up; nothing to remove."
-            : $"lab is down: {namespaces} namespaces and {processes} processes removed.");
-        return Ok;
+        return new LabDownResult(LabOutcome.Done, [], namespaces, processes);
     }
 
-    public int Status()
+    public LabResult Status()
     {
-        if (!Prerequisites(needServers: false))
+        if (Prerequisites(needServers: false) is { } missing)
         {
-            return Failed;
+            return missing;
         }
 
         var namespaces = LabBuilder.ExistingNamespaces(_shell).Where(environment.Owns).ToHashSet();
@@ -110,58 +104,51 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             output.WriteLine(namespaces.Count == 0
                 ? "no lab is up."
                 : $"no lab state, but {namespaces.Count} lab namespaces exist (a failed or interrupted up): run `lab down`.");
-            return Ok;
+            return LabResult.Done;
         }
 
         new LabStatusReport(environment, _shell, output).Write(state, namespaces);
-        return Ok;
+        return LabResult.Done;
     }
 
-    public int Exec(string host, IReadOnlyList<string> command)
+    public LabExecResult Exec(string host, IReadOnlyList<string> command)
     {
-        if (!Prerequisites(needServers: false) || !TryLoad(out var model))
+        if (Ready(needServers: false, out var model, out _) is { } failure)
         {
-            return Failed;
+            return new LabExecResult(failure.Outcome, failure.Errors, 0);
         }
 
         if (command.Count == 0)
         {
-            error.WriteLine("error: give the command after --, e.g. lab exec private-1 -- curl -s http://checkip.lab.test/");
-            return BadInput;
+            return new LabExecResult(LabOutcome.BadInput, ["give the command after --, e.g. lab exec private-1 -- curl -s http://checkip.lab.test/"], 0);
         }
 
-        if (ResolveNode(model, host) is not { } netns)
+        if (model.FindInstance(host) is null && !LabEnvironment.ReservedNames.Contains(host))
         {
-            return BadInput;
+            return new LabExecResult(LabOutcome.BadInput, [$"no host '{host}'; the hosts are: {string.Join(", ", model.Instances.Select(i => i.Name).Concat(LabEnvironment.ReservedNames))}"], 0);
         }
 
-        var start = new ProcessStartInfo("ip") { UseShellExecute = false };
-        foreach (var argument in (string[])["netns", "exec", netns, "env", .. environment.ClientVariables, .. command])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        process.WaitForExit();
-        return process.ExitCode;
+        var netns = environment.Namespace(host);
+        var exitCode = ProcessRunner.RunAttached("ip", ["netns", "exec", netns, "env", .. environment.ClientVariables, .. command]);
+        return new LabExecResult(LabOutcome.Done, [], exitCode);
     }
 
-    public int Route(bool add, string tableName, string destinationText, string? target)
+    public LabResult Route(bool add, string tableName, string destinationText, string? target)
     {
-        if (!Prerequisites(needServers: false) || !TryLoad(out var model, out var state))
+        if (Ready(needServers: false, out var model, out var state) is { } failure)
         {
-            return Failed;
+            return failure;
         }
 
         var table = model.RouteTables.FirstOrDefault(t => t.Name == tableName);
         if (table is null)
         {
-            return Bad($"route table '{tableName}' does not exist; the tables are: {string.Join(", ", model.RouteTables.Select(t => t.Name))}");
+            return LabResult.Bad($"route table '{tableName}' does not exist; the tables are: {string.Join(", ", model.RouteTables.Select(t => t.Name))}");
         }
 
         if (!Ipv4.TryParseCidr(destinationText, out var destination, out var problem, out var fix) || problem.Length > 0)
         {
-            return Bad($"{problem}. {fix}");
+            return LabResult.Bad($"{problem}. {fix}");
         }
 
         var routes = table.Routes.ToList();
@@ -170,12 +157,12 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         {
             if (target is null)
             {
-                return Bad($"give --target: the Internet Gateway's name or an instance's ({string.Join(", ", model.Instances.Select(i => i.Name).Prepend(model.InternetGateway?.Name).OfType<string>())})");
+                return LabResult.Bad($"give --target: the Internet Gateway's name or an instance's ({string.Join(", ", model.Instances.Select(i => i.Name).Prepend(model.InternetGateway?.Name).OfType<string>())})");
             }
 
             if (current >= 0)
             {
-                return Bad($"route table '{tableName}' already has a route for {destination} (to {routes[current].Target}); delete it first");
+                return LabResult.Bad($"route table '{tableName}' already has a route for {destination} (to {routes[current].Target}); delete it first");
             }
 
             routes.Add(new RouteSpec(destination, target));
@@ -184,7 +171,7 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         {
             if (current < 0)
             {
-                return Bad($"route table '{tableName}' has no route for {destination}");
+                return LabResult.Bad($"route table '{tableName}' has no route for {destination}");
             }
 
             routes.RemoveAt(current);
@@ -195,54 +182,49 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         var problems = TopologyValidator.Validate(model.WithRouteTable(changed));
         if (problems.Count > 0)
         {
-            foreach (var finding in problems)
-            {
-                error.WriteLine($"error: {finding.Item}: {finding.Message}. {finding.Fix}");
-            }
-
-            return BadInput;
+            return LabResult.Bad([.. problems.Select(finding => $"{finding.Item}: {finding.Message}. {finding.Fix}")]);
         }
 
         state.WithRoutes(changed).Write(environment);
         new LabBuilder(environment, _shell, output).ApplyRouteTable(model.WithRouteTable(changed), changed);
         output.WriteLine(add ? $"route table {tableName}: {destination} -> {target}" : $"route table {tableName}: {destination} removed");
-        return Ok;
+        return LabResult.Done;
     }
 
-    public int SourceDestCheck(string host, bool on)
+    public LabResult SourceDestCheck(string host, bool on)
     {
-        if (!Prerequisites(needServers: false) || !TryLoad(out var model, out var state))
+        if (Ready(needServers: false, out var model, out var state) is { } failure)
         {
-            return Failed;
+            return failure;
         }
 
         if (model.FindInstance(host) is not { } instance)
         {
-            return Bad($"no instance '{host}'; the instances are: {string.Join(", ", model.Instances.Select(i => i.Name))}");
+            return LabResult.Bad($"no instance '{host}'; the instances are: {string.Join(", ", model.Instances.Select(i => i.Name))}");
         }
 
         var updated = model.WithInstance(instance with { SourceDestCheck = on });
         state.WithSourceDestCheck(host, on).Write(environment);
         new LabBuilder(environment, _shell, output).ApplySourceDestCheck(updated);
         output.WriteLine($"{host}: source/destination check {(on ? "on" : "off")}");
-        return Ok;
+        return LabResult.Done;
     }
 
-    public int Egress(EgressMode mode)
+    public LabResult Egress(EgressMode mode)
     {
-        if (!Prerequisites(needServers: false) || !TryLoad(out var model, out var state))
+        if (Ready(needServers: false, out var model, out var state) is { } failure)
         {
-            return Failed;
+            return failure;
         }
 
         if (!model.Instances.Any(i => i.Role == InstanceRole.Nat))
         {
-            return Bad("the topology has no instance with role nat");
+            return LabResult.Bad("the topology has no instance with role nat");
         }
 
         if (mode == EgressMode.ProxyOnly && !model.Instances.Any(i => i.Role == InstanceRole.Proxy))
         {
-            return Bad("proxy-only needs an instance with role proxy");
+            return LabResult.Bad("proxy-only needs an instance with role proxy");
         }
 
         (state with { Egress = mode }).Write(environment);
@@ -250,72 +232,45 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         output.WriteLine(mode == EgressMode.ProxyOnly
             ? "the NAT instance now forwards only for the proxy instance: private hosts leave through the proxy or not at all."
             : "the NAT instance forwards for every host again.");
-        return Ok;
+        return LabResult.Done;
     }
 
-    public int Verify()
+    public LabResult Verify()
     {
-        if (!Prerequisites() || !TryLoad(out _, out _))
+        if (Ready(needServers: true, out _, out _) is { } failure)
         {
-            return Failed;
+            return failure;
         }
 
-        return new Walkthrough(environment, _shell, output).Run() ? Ok : Failed;
+        return new Walkthrough(environment, _shell, output).Run() ? LabResult.Done : LabResult.Failed([]);
     }
 
-    /// <summary>The namespace of an instance, or of the lab's own nodes (router, igw, internet).</summary>
-    private string? ResolveNode(TopologyModel model, string host)
+    /// <summary>The lab that is up, or the failure to return when the machine cannot run it or none is up.</summary>
+    private LabResult? Ready(bool needServers, out TopologyModel model, out LabState state)
     {
-        if (model.FindInstance(host) is not null || LabEnvironment.ReservedNames.Contains(host))
+        if (Prerequisites(needServers) is { } missing)
         {
-            return environment.Namespace(host);
+            model = null!;
+            state = null!;
+            return missing;
         }
 
-        Bad($"no host '{host}'; the hosts are: {string.Join(", ", model.Instances.Select(i => i.Name).Concat(LabEnvironment.ReservedNames))}");
-        return null;
-    }
-
-    private bool TryLoad(out TopologyModel model) => TryLoad(out model, out _);
-
-    private bool TryLoad(out TopologyModel model, out LabState state)
-    {
         state = LabState.Read(environment)!;
         if (state is null)
         {
-            error.WriteLine("error: no lab is up: run `lab up` first.");
             model = null!;
-            return false;
+            return LabResult.Failed(["no lab is up: run `lab up` first."]);
         }
 
         model = state.Model();
-        return true;
+        return null;
     }
 
-    private bool CheckForLab(TopologyModel model)
-    {
-        var reserved = model.Instances.Where(i => LabEnvironment.ReservedNames.Contains(i.Name)).ToList();
-        foreach (var instance in reserved)
-        {
-            error.WriteLine($"error: {model.Source}: instance '{instance.Name}': the name is reserved for the lab's own {instance.Name} namespace. Rename the instance.");
-        }
+    private static IEnumerable<string> ReservedNameProblems(TopologyModel model) =>
+        model.Instances.Where(i => LabEnvironment.ReservedNames.Contains(i.Name))
+            .Select(i => $"{model.Source}: instance '{i.Name}': the name is reserved for the lab's own {i.Name} namespace. Rename the instance.");
 
-        return reserved.Count == 0;
-    }
-
-    private bool Prerequisites(bool needServers = true)
-    {
-        var problems = LabPrerequisites.Check(needServers);
-        foreach (var problem in problems)
-        {
-            error.WriteLine($"error: {problem}");
-        }
-
-        return problems.Count == 0;
-    }
-
-    private int Bad(string message)
-    {
-        error.WriteLine($"error: {message}");
-        return BadInput;
-    }
+    /// <summary>Null when the machine can run the lab; otherwise the failure, with every missing piece.</summary>
+    private static LabResult? Prerequisites(bool needServers = true) =>
+        LabPrerequisites.Check(needServers) is { Count: > 0 } problems ? LabResult.Failed([.. problems]) : null;
 }

@@ -1,13 +1,6 @@
-using System.Diagnostics;
-using System.Text;
+using EgressLab.Provisioner.Processes;
 
 namespace EgressLab.Provisioner.Lab;
-
-/// <summary>The result of one external command.</summary>
-internal sealed record CommandResult(string CommandLine, int ExitCode, string Output, string Error)
-{
-    public bool Succeeded => ExitCode == 0;
-}
 
 /// <summary>An external command the lab needed failed; the message carries the command and what it printed.</summary>
 internal sealed class LabCommandException(CommandResult result)
@@ -46,52 +39,9 @@ internal sealed class Shell(TextWriter? trace)
 
     public CommandResult TryRun(string program, IReadOnlyList<string> arguments, string? input = null, TimeSpan? timeout = null)
     {
-        var commandLine = Format(program, arguments);
-        trace?.WriteLine($"+ {commandLine}");
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (input is not null)
-        {
-            process.StandardInput.Write(input);
-        }
-
-        process.StandardInput.Close();
-        if (!process.WaitForExit(timeout ?? DefaultTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            return new CommandResult(commandLine, 124, output.Result, $"timed out after {(timeout ?? DefaultTimeout).TotalSeconds:0} s. {error.Result}");
-        }
-
-        return new CommandResult(commandLine, process.ExitCode, output.Result, error.Result);
+        trace?.WriteLine($"+ {ProcessRunner.Format(program, arguments)}");
+        return ProcessRunner.Run(program, arguments, timeout ?? DefaultTimeout, input);
     }
 
     private static CommandResult Check(CommandResult result) => result.Succeeded ? result : throw new LabCommandException(result);
-
-    internal static string Format(string program, IReadOnlyList<string> arguments)
-    {
-        var text = new StringBuilder(program);
-        foreach (var argument in arguments)
-        {
-            text.Append(' ');
-            text.Append(argument.Length > 0 && !argument.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '$' or ';' or '&' or '|')
-                ? argument
-                : $"'{argument.Replace("'", "'\\''", StringComparison.Ordinal)}'");
-        }
-
-        return text.ToString();
-    }
 }

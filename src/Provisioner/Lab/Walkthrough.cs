@@ -27,7 +27,7 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
 
         output.WriteLine($"verify: replaying the NAT-instance walk-through on {model.Name}");
         var sink = TextWriter.Null;
-        var quiet = new LabController(environment, sink, sink, verbose: false);
+        var quiet = new LabController(environment, sink, commandLog: null);
         try
         {
             Replay(quiet, plan);

@@ -32,7 +32,7 @@ public sealed class BenchCommandTests : IDisposable
     {
         var (code, output, error) = await RunAsync("bench", option, value, "--out", Path.Combine(_directory, "out"));
 
-        Assert.Equal(BenchRunner.BadInput, code);
+        Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal($"error: {message}\n", error);
         Assert.Empty(output);
         Assert.False(Directory.Exists(Path.Combine(_directory, "out")), "nothing is written for bad input");
@@ -46,7 +46,7 @@ public sealed class BenchCommandTests : IDisposable
 
         var (code, _, error) = await RunAsync("bench", "--out", file);
 
-        Assert.Equal(BenchRunner.BadInput, code);
+        Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("is a file: give a directory", error, StringComparison.Ordinal);
     }
 
@@ -78,7 +78,7 @@ public sealed class BenchCommandTests : IDisposable
 
         var (code, output, error) = await RunAsync("bench", "--quick", "--debug-build", "--out", outDirectory);
 
-        Assert.True(code == BenchRunner.Measured, $"bench exited {code}:\n{error}\n{output}");
+        Assert.True(code == ExitCodes.Ok, $"bench exited {code}:\n{error}\n{output}");
         var results = JsonSerializer.Deserialize<BenchResults>(await File.ReadAllTextAsync(Path.Combine(outDirectory, "bench.json"), TestContext.Current.CancellationToken), ResultsJson.Options)!;
         string[] loadFigures = [BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, BenchFigures.NewTunnels];
         foreach (var figure in loadFigures)

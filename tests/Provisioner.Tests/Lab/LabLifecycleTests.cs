@@ -1,3 +1,5 @@
+using EgressLab.Provisioner.Lab;
+
 namespace EgressLab.Provisioner.Tests.Lab;
 
 /// <summary>
@@ -99,10 +101,10 @@ public sealed class LabLifecycleTests
         var lab = new LabRunner();
         try
         {
-            var failed = await lab.RunAsync(["lab", "up"], new Dictionary<string, string> { ["EGRESS_LAB_FAIL_AFTER"] = step });
-            Assert.Equal(1, failed.ExitCode);
-            Assert.Contains($"stopped after step '{step}'", failed.Output, StringComparison.Ordinal);
-            Assert.Contains("the lab is partly built", failed.Output, StringComparison.Ordinal);
+            var failed = await lab.UpInProcessAsync(new LabBuilderOptions { StopAfterStep = name => name == step });
+            Assert.Equal(LabOutcome.Failed, failed.Outcome);
+            Assert.Contains(failed.Errors, e => e.Contains($"stopped after step '{step}'", StringComparison.Ordinal));
+            Assert.Contains("the lab is partly built", failed.Advice, StringComparison.Ordinal);
             Assert.NotEmpty(lab.Namespaces());
 
             if (step == "links")

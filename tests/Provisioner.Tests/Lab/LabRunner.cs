@@ -23,12 +23,23 @@ internal sealed class LabRunner
 
     public string StateDirectory { get; }
 
+    /// <summary>The same lab, for driving the library in-process.</summary>
+    public LabEnvironment Environment => new(Prefix, StateDirectory);
+
     public static string ProvisionerAssembly => Path.Combine(AppContext.BaseDirectory, "Provisioner.dll");
 
     /// <summary>Why the lab cannot run here (not root, tools missing), or null when it can: the provisioner's own check.</summary>
     public static string? Unavailable() => LabPrerequisites.Check() is { Count: > 0 } problems ? string.Join("; ", problems) + " (.ci/run runs as root and installs them)" : null;
 
     public Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(arguments, null);
+
+    /// <summary>
+    /// <c>lab up</c> through the library in this process, where the builder's options can be set (the CLI never
+    /// sets them); bounded by <see cref="Timeout"/> like a CLI run.
+    /// </summary>
+    public Task<LabUpResult> UpInProcessAsync(LabBuilderOptions options) =>
+        Task.Run(() => new LabController(Environment, TextWriter.Null, commandLog: null, options).Up(null), TestContext.Current.CancellationToken)
+            .WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
     public async Task<(int ExitCode, string Output)> RunAsync(string[] arguments, IReadOnlyDictionary<string, string>? variables, Action<Process>? started = null)
     {
