@@ -1,3 +1,4 @@
+using EgressLab.Provisioner.CloudFormation;
 using EgressLab.Provisioner.Lab;
 
 namespace EgressLab.Provisioner;
@@ -21,6 +22,13 @@ internal static class ExitCodes
     {
         LabOutcome.Done => Ok,
         LabOutcome.BadInput => BadInput,
+        _ => Failed,
+    };
+
+    public static int For(StackOutcome outcome) => outcome switch
+    {
+        StackOutcome.Done => Ok,
+        StackOutcome.BadInput => BadInput,
         _ => Failed,
     };
 }

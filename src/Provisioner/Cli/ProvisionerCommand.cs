@@ -98,7 +98,7 @@ internal static class ProvisionerCommand
 
         var outFile = new Option<string?>("--out", "-o") { Description = "Write the template to this file (only when it validates). The default is standard output." };
         var render = new Command("render", "Write the CloudFormation template (YAML) for a topology, validated as `aws validate` does.") { topology, outFile, asWritten };
-        render.SetAction(parse => Controller().Render(parse.GetValue(topology), parse.GetValue(outFile), parse.GetValue(asWritten)));
+        render.SetAction(parse => ExitCodes.For(Controller().Render(parse.GetValue(topology), parse.GetValue(outFile), parse.GetValue(asWritten)).Outcome));
         aws.Subcommands.Add(render);
 
         var file = new Argument<string>("template") { Description = "A CloudFormation template, YAML (short-form tags such as !Ref accepted) or JSON." };
@@ -108,7 +108,7 @@ internal static class ProvisionerCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var validate = new Command("validate", "Check a template offline: every resource's Properties against its schema, every Ref and Fn::GetAtt, and the network rules (subnets, routes, source/destination check, ports, CIDRs) for each variant of its parameters.") { file, parameter };
-        validate.SetAction(parse => Controller().Validate(parse.GetValue(file)!, parse.GetValue(parameter) ?? []));
+        validate.SetAction(parse => ExitCodes.For(Controller().Validate(parse.GetValue(file)!, parse.GetValue(parameter) ?? []).Outcome));
         aws.Subcommands.Add(validate);
 
         var stackName = new Option<string>("--stack-name") { Description = "The CloudFormation stack's name.", Required = true };
@@ -122,7 +122,7 @@ internal static class ProvisionerCommand
         {
             stackName, topology, region, packageUrl, packageSha, allowed, keyName, fleetSize, parameter, asWritten,
         };
-        deploy.SetAction(parse => Controller().Deploy(new DeployRequest
+        deploy.SetAction(parse => ExitCodes.For(Controller().Deploy(new DeployRequest
         {
             StackName = parse.GetValue(stackName)!,
             Topology = parse.GetValue(topology),
@@ -134,11 +134,11 @@ internal static class ProvisionerCommand
             ProxyFleetSize = parse.GetValue(fleetSize),
             Parameters = parse.GetValue(parameter) ?? [],
             AsWritten = parse.GetValue(asWritten),
-        }));
+        }).Outcome));
         aws.Subcommands.Add(deploy);
 
         var destroy = new Command("destroy", "Delete the stack and wait until every resource is gone.") { stackName, region };
-        destroy.SetAction(parse => Controller().Destroy(parse.GetValue(stackName)!, parse.GetValue(region)));
+        destroy.SetAction(parse => ExitCodes.For(Controller().Destroy(parse.GetValue(stackName)!, parse.GetValue(region)).Outcome));
         aws.Subcommands.Add(destroy);
         return aws;
     }

@@ -43,7 +43,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
     private static readonly Regex ParameterName = new("^[A-Za-z0-9]{1,255}$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     /// <summary><c>aws render</c>: the template for a topology, validated, written only when it is valid.</summary>
-    public int Render(string? topologyPath, string? outPath, bool asWritten)
+    public StackResult Render(string? topologyPath, string? outPath, bool asWritten)
     {
         var (rendered, failure) = RenderValidated(topologyPath, asWritten);
         if (rendered is null)
@@ -54,24 +54,24 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         if (outPath is null)
         {
             output.Write(rendered.Text);
-            return ExitCodes.Ok;
+            return StackResult.Rendered(rendered.Template, rendered.Resources);
         }
 
         if (!WriteAtomically(outPath, rendered.Text))
         {
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         error.WriteLine($"wrote {outPath}: {rendered.Resources} resources; valid against the resource schemas and the network checks.");
-        return ExitCodes.Ok;
+        return StackResult.Rendered(rendered.Template, rendered.Resources);
     }
 
     /// <summary><c>aws validate</c>: a template file (YAML or JSON), for the given parameter values and each variant.</summary>
-    public int Validate(string path, IReadOnlyList<string> parameterArguments)
+    public StackResult Validate(string path, IReadOnlyList<string> parameterArguments)
     {
         if (ParseParameters(parameterArguments) is not { } parameters)
         {
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         string text;
@@ -82,7 +82,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: cannot read {path}: {ex.Message}");
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         var read = TemplateReader.Read(text, path);
@@ -93,7 +93,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"{path}:{problem}");
             }
 
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         var findings = TemplateValidator.Validate(read.Template, parameters);
@@ -106,22 +106,22 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         if (findings.Count > 0)
         {
             error.WriteLine($"{path}: {findings.Count.ToString(CultureInfo.InvariantCulture)} problem{(findings.Count == 1 ? "" : "s")}.");
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         var resources = (read.Template["Resources"] as JsonObject)?.Count ?? 0;
         output.WriteLine($"{path}: valid ({resources.ToString(CultureInfo.InvariantCulture)} resources; resource schemas, references and network checks for every variant of its parameters).");
-        return ExitCodes.Ok;
+        return StackResult.Done;
     }
 
     /// <summary><c>aws deploy</c>: renders the topology and creates or updates the stack with the AWS CLI.</summary>
-    public int Deploy(DeployRequest request)
+    public StackResult Deploy(DeployRequest request)
     {
         var problems = CheckStackAndRegion(request.StackName, request.Region);
         var overrides = ParseParameters(request.Parameters);
         if (overrides is null)
         {
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         void Set(string name, string? value)
@@ -144,7 +144,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"error: {problem}");
             }
 
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         var (rendered, failure) = RenderValidated(request.Topology, request.AsWritten);
@@ -160,7 +160,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             error.WriteLine("  Build it with deploy/publish.sh, put the tarball where the instance can fetch it over HTTPS (an S3 presigned URL works:");
             error.WriteLine("  aws s3 cp dist/egress-proxy-*.tar.gz s3://BUCKET/ && aws s3 presign s3://BUCKET/egress-proxy-....tar.gz --expires-in 86400),");
             error.WriteLine("  and pass the URL, with --proxy-package-sha256 from publish.sh's output.");
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         // The values are checked here, with the template's own patterns, so a typo costs no round trip to AWS.
@@ -172,12 +172,12 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"error: {finding}");
             }
 
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         if (Connect(request.Region) is not { } aws)
         {
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         // A directory of our own (mode 0700), so no other user can swap the file between writing and deploying it.
@@ -207,7 +207,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             {
                 error.WriteLine($"error: aws cloudformation deploy failed (exit {exit.ToString(CultureInfo.InvariantCulture)}). The stack's events say why:");
                 error.WriteLine($"  aws cloudformation describe-stack-events --stack-name {request.StackName}{RegionArgument(request.Region)} --max-items 20");
-                return ExitCodes.Failed;
+                return StackResult.Failed;
             }
         }
         finally
@@ -220,11 +220,11 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         output.WriteLine("Next: open a shell on a private instance (its id is in the outputs) and check each path, as in the README's \"Deploy on AWS\":");
         output.WriteLine("  aws ssm start-session --target <Private1InstanceId>");
         output.WriteLine("When you are done: provisioner aws destroy --stack-name " + request.StackName + RegionArgument(request.Region));
-        return ExitCodes.Ok;
+        return StackResult.Done;
     }
 
     /// <summary><c>aws destroy</c>: deletes the stack and waits until it is gone.</summary>
-    public int Destroy(string stackName, string? region)
+    public StackResult Destroy(string stackName, string? region)
     {
         var problems = CheckStackAndRegion(stackName, region);
         if (problems.Count > 0)
@@ -234,18 +234,18 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"error: {problem}");
             }
 
-            return ExitCodes.BadInput;
+            return StackResult.BadInput;
         }
 
         if (Connect(region) is not { } aws)
         {
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         if (aws.Stream(["cloudformation", "delete-stack", "--stack-name", stackName], QuickCall, output, error) != 0)
         {
             error.WriteLine($"error: aws cloudformation delete-stack {stackName} failed; see the message above.");
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         output.WriteLine($"deleting stack {stackName}; waiting until every resource is gone.");
@@ -253,17 +253,17 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         {
             error.WriteLine($"error: the stack {stackName} did not finish deleting. Its events say why:");
             error.WriteLine($"  aws cloudformation describe-stack-events --stack-name {stackName}{RegionArgument(region)} --max-items 20");
-            return ExitCodes.Failed;
+            return StackResult.Failed;
         }
 
         output.WriteLine($"stack {stackName} deleted.");
-        return ExitCodes.Ok;
+        return StackResult.Done;
     }
 
     private sealed record Rendered(JsonObject Template, string Text, int Resources);
 
-    /// <summary>Loads, renders and validates; on failure, the exit code: bad input for a bad topology, failure otherwise.</summary>
-    private (Rendered? Rendered, int Failure) RenderValidated(string? topologyPath, bool asWritten)
+    /// <summary>Loads, renders and validates; on failure, the outcome: bad input for a bad topology, failure otherwise.</summary>
+    private (Rendered? Rendered, StackResult Failure) RenderValidated(string? topologyPath, bool asWritten)
     {
         var path = topologyPath ?? DefaultTopology.Path;
         var loaded = TopologyLoader.Load(path);
@@ -275,7 +275,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
             }
 
             error.WriteLine($"error: {path} is not a valid topology; nothing was rendered.");
-            return (null, ExitCodes.BadInput);
+            return (null, StackResult.BadInput);
         }
 
         var result = TemplateRenderer.Render(loaded.Model!, asWritten);
@@ -291,7 +291,7 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"{path}: {problem}");
             }
 
-            return (null, ExitCodes.BadInput);
+            return (null, StackResult.BadInput);
         }
 
         var findings = TemplateValidator.Validate(result.Template);
@@ -304,10 +304,10 @@ internal sealed class StackController(TextWriter output, TextWriter error)
                 error.WriteLine($"  {finding}");
             }
 
-            return (null, ExitCodes.Failed);
+            return (null, StackResult.Failed);
         }
 
-        return (new Rendered(result.Template, TemplateYamlWriter.Write(result.Template), (result.Template["Resources"] as JsonObject)?.Count ?? 0), ExitCodes.Ok);
+        return (new Rendered(result.Template, TemplateYamlWriter.Write(result.Template), (result.Template["Resources"] as JsonObject)?.Count ?? 0), StackResult.Done);
     }
 
     private AwsCli? Connect(string? region)
