@@ -29,7 +29,8 @@ internal sealed record AccessLogEntry
     /// The destination as the policy judged it (<see cref="EgressTarget"/>: canonical host and port), once admission
     /// made it; null when the request never got that far.
     /// </summary>
-    public string? Destination { get; set; }
+    /// <remarks>Kept as the target, not text: only the JSON format writes it, on the writer's thread.</remarks>
+    public EgressTarget? Destination { get; set; }
 
     public required bool Tunnel { get; set; }
     /// <summary>The status the client got: 0 when it got none (it left before the response began).</summary>
@@ -77,7 +78,7 @@ internal sealed record AccessLogEntry
     public void Admitted(in AdmissionOutcome outcome)
     {
         User = outcome.User;
-        Destination = outcome.Target.Host is null ? null : outcome.Target.ToString();
+        Destination = outcome.Target.Host is null ? null : outcome.Target;
         Decision = outcome.DecisionLabel;
         Rule = outcome.Decision?.RuleName;
         Reason = outcome.Decision?.Reason.ToString();

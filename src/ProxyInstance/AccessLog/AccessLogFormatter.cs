@@ -62,7 +62,7 @@ internal static class AccessLogFormatter
         json.WriteString("user", entry.User);
         json.WriteString("method", entry.Method);
         json.WriteString("target", entry.Target);
-        json.WriteString("destination", entry.Destination);
+        json.WriteString("destination", entry.Destination?.ToString());
         json.WriteString("kind", entry.Tunnel ? "tunnel" : "http");
         json.WriteString("result", $"{ProxyErrorResponses.SquidTag(entry.Error, entry.Tunnel)}{Aborted(entry)}/{entry.Status:D3}");
         json.WriteNumber("status", entry.Status);

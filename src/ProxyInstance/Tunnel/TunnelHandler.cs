@@ -168,26 +168,13 @@ internal sealed partial class TunnelHandler(
                 log.Sni = check.Sni;
                 if (check.Error != ProxyError.None)
                 {
-                    if (check.Error == ProxyError.SniMismatch)
-                    {
-                        metrics.SniMismatch();
-                    }
-                    else if (check.Error == ProxyError.TunnelHostMismatch)
-                    {
-                        metrics.TunnelHostMismatch();
-                    }
-
-                    metrics.RecordError(ProxyErrorResponses.Code(check.Error));
-                    Log.TunnelRefused(logger, log.Client, target, ProxyErrorResponses.Code(check.Error), check.Detail ?? "-");
                     if (check.AnswerInTunnel)
                     {
                         // A plain HTTP request gets its refusal as an HTTP response, inside the tunnel, so the user sees why.
                         await SendInTunnelAsync(sink, log, check.Error, check.Detail, settings, drained).ConfigureAwait(false);
                     }
 
-                    // The client got the 200 (and any refusal inside the tunnel): that is what the log says.
-                    log.Status = StatusCodes.Status200OK;
-                    Complete(log, check.Error, check.Detail);
+                    CompleteRefusedInTunnel(log, check.Error, check.Detail);
                     return;
                 }
 
@@ -203,15 +190,7 @@ internal sealed partial class TunnelHandler(
             log.BytesDown = outcome.BytesDown + Established.Length;
             if (guard is { Error: not ProxyError.None })
             {
-                if (guard.Error == ProxyError.TunnelHostMismatch)
-                {
-                    metrics.TunnelHostMismatch();
-                }
-
-                metrics.RecordError(ProxyErrorResponses.Code(guard.Error));
-                Log.TunnelRefused(logger, log.Client, target, ProxyErrorResponses.Code(guard.Error), guard.Detail ?? "-");
-                log.Status = StatusCodes.Status200OK;
-                Complete(log, guard.Error, guard.Detail);
+                CompleteRefusedInTunnel(log, guard.Error, guard.Detail);
                 return;
             }
 
@@ -222,6 +201,27 @@ internal sealed partial class TunnelHandler(
         {
             metrics.TunnelClosed();
         }
+    }
+
+    /// <summary>
+    /// Counts, logs and writes the line of a tunnel refused after its 200 (SNI, ClientHello, or a request inside it): the
+    /// client got the 200, and any refusal sent inside the tunnel, so that is the status and the bytes the line says.
+    /// </summary>
+    private void CompleteRefusedInTunnel(AccessLogEntry log, ProxyError error, string? detail)
+    {
+        if (error == ProxyError.SniMismatch)
+        {
+            metrics.SniMismatch();
+        }
+        else if (error == ProxyError.TunnelHostMismatch)
+        {
+            metrics.TunnelHostMismatch();
+        }
+
+        metrics.RecordError(ProxyErrorResponses.Code(error));
+        Log.TunnelRefused(logger, log.Client, log.Target, ProxyErrorResponses.Code(error), detail ?? "-");
+        log.Status = StatusCodes.Status200OK;
+        Complete(log, error, detail);
     }
 
     /// <summary>What the first bytes of a tunnel showed, and whether a refusal is answered inside it.</summary>

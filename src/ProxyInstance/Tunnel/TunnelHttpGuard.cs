@@ -156,14 +156,13 @@ internal sealed class TunnelHttpGuard
     /// <summary>Holds what a request names to the CONNECT target. Shared by the first request's check and this guard.</summary>
     public static (ProxyError Error, string? Detail) Check(in TunnelHttpTarget target, EgressTarget connect, SniMode mode)
     {
-        if (target.Host is null)
+        if (target.Destination is not { } named)
         {
             return mode == SniMode.AllowMissing ? (ProxyError.None, null) : (ProxyError.TunnelHostMismatch, null);
         }
 
-        return target.Port == connect.Port && connect.IsHost(target.Host)
-            ? (ProxyError.None, null)
-            : (ProxyError.TunnelHostMismatch, target.Named);
+        // Both canonical: case, a trailing dot and notation make no difference.
+        return named == connect ? (ProxyError.None, null) : (ProxyError.TunnelHostMismatch, target.Named);
     }
 
     /// <summary>Moves past one chunk-size or trailer line (without its LF); false when a chunk size is invalid.</summary>

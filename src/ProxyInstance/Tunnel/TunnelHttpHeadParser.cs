@@ -20,10 +20,12 @@ internal enum TunnelHttpHeadStatus
 }
 
 /// <summary>The destination a plain HTTP/1.x request inside a tunnel is for.</summary>
-/// <param name="Host">The host as named by the request (absolute URI, else Host field), or null when it names none.</param>
-/// <param name="Port">The port it names, or the scheme's default (80 for http and ws).</param>
+/// <param name="Destination">
+/// What the request names (absolute URI, else Host field) in canonical form, the port defaulting to the scheme's
+/// (80 for http and ws); null when it names none.
+/// </param>
 /// <param name="Named">The authority as the client wrote it, for the log and the refusal.</param>
-internal readonly record struct TunnelHttpTarget(string? Host, int Port, string? Named);
+internal readonly record struct TunnelHttpTarget(EgressTarget? Destination, string? Named);
 
 /// <summary>How the request whose head was parsed is framed (RFC 9112 §6.3), so that the next request's head can be found.</summary>
 /// <param name="HeadLength">Bytes of the head, the empty line that ends it included.</param>
@@ -45,9 +47,6 @@ internal static class TunnelHttpHeadParser
 {
     // Longest method looked for before deciding the bytes are not a request line.
     private const int MaxMethodLength = 32;
-
-    private static readonly SearchValues<byte> TokenChars =
-        SearchValues.Create("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~"u8);
 
     /// <summary>Looks at the first bytes a client sent into a tunnel; consumes nothing.</summary>
     /// <param name="buffer">Bytes received from the client so far.</param>
@@ -80,7 +79,7 @@ internal static class TunnelHttpHeadParser
                 break;
             }
 
-            if (!TokenChars.Contains(b) || ++methodLength > MaxMethodLength)
+            if (!ConnectRequestParser.IsToken(new ReadOnlySpan<byte>(in b)) || ++methodLength > MaxMethodLength)
             {
                 return TunnelHttpHeadStatus.NotHttp;
             }
@@ -130,7 +129,7 @@ internal static class TunnelHttpHeadParser
         {
             var line = lines[i];
             var colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || line.AsSpan(0, colon).ContainsAnyExcept(TokenCharsUtf16))
+            if (colon <= 0 || !ConnectRequestParser.IsToken(line.AsSpan(0, colon)))
             {
                 problem = "malformed header field in the request inside the tunnel";
                 return TunnelHttpHeadStatus.Malformed;
@@ -229,18 +228,15 @@ internal static class TunnelHttpHeadParser
         }
 
         // Both must name the same destination: the origin may route by either.
-        if (fromUri is { } u && fromHost is { } h && (u.Port != h.Port || !(EgressTarget.TryCreate(u.Host!, u.Port, out var named) && named.IsHost(h.Host!))))
+        if (fromUri is { Destination: { } u } && fromHost is { Destination: { } h } && u != h)
         {
             problem = "the URL and the Host field of the request inside the tunnel name different hosts";
             return TunnelHttpHeadStatus.Malformed;
         }
 
-        target = fromUri ?? fromHost ?? new TunnelHttpTarget(null, 0, null);
+        target = fromUri ?? fromHost ?? new TunnelHttpTarget(null, null);
         return TunnelHttpHeadStatus.Parsed;
     }
-
-    private static readonly SearchValues<char> TokenCharsUtf16 =
-        SearchValues.Create("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~");
 
     /// <summary>The length of the head, the CRLFCRLF that ends it included, or -1 when it is not all there.</summary>
     private static int FindEndOfHead(in ReadOnlySequence<byte> window)
@@ -278,12 +274,12 @@ internal static class TunnelHttpHeadParser
         }
 
         if (!ConnectRequestParser.TryParseAuthority(authority, out var host, out var port, out _)
-            || !EgressTarget.TryCreate(host, port, out _))
+            || !EgressTarget.TryCreate(host, port, out var destination))
         {
             return false;
         }
 
-        target = new TunnelHttpTarget(host, port, authority);
+        target = new TunnelHttpTarget(destination, authority);
         return true;
     }
 }

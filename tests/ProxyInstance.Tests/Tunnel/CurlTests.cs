@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using EgressLab.ProxyInstance.Tests.Interop;
 using EgressLab.ProxyInstance.Tests.TestHost;
 
 namespace EgressLab.ProxyInstance.Tests.Tunnel;
@@ -7,27 +8,11 @@ namespace EgressLab.ProxyInstance.Tests.Tunnel;
 /// <summary>The README's first try, with curl as the client: an allowed HTTPS name works, a denied one gets a 403 that says why.</summary>
 public sealed class CurlTests
 {
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> CurlAsync(params string[] args)
+    private static Task<ClientProcessResult> CurlAsync(params string[] args)
     {
         var curl = Requirements.FindOnPath("curl");
         Requirements.SkipUnless(curl is not null, "curl is not installed (.ci/run installs it)");
-        var info = new ProcessStartInfo(curl!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        // curl must talk only to our proxy: no proxy settings from the environment.
-        info.Environment.Remove("http_proxy");
-        info.Environment.Remove("https_proxy");
-        info.Environment.Remove("HTTPS_PROXY");
-        info.Environment.Remove("ALL_PROXY");
-        info.Environment.Remove("all_proxy");
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout, await stderr);
+        return PlainTextTunnelTests.RunAsync(curl!, args);
     }
 
     [Fact]

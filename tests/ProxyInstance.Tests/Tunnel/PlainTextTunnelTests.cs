@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EgressLab.ProxyInstance.Tests.Interop;
 using EgressLab.ProxyInstance.Tests.TestHost;
 
 namespace EgressLab.ProxyInstance.Tests.Tunnel;
@@ -392,38 +393,17 @@ public sealed class PlainTextTunnelTests
         return exit == 0 && Directory.Exists(Path.Combine(root, package)) ? root : null;
     }
 
-    internal static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] args, IDictionary<string, string>? environment = null)
+    /// <summary>Runs a client with the interop tests' scrubbed environment, in a fresh home of its own.</summary>
+    internal static async Task<ClientProcessResult> RunAsync(string program, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        // The client must talk only to the proxy it is given: no proxy settings from the environment.
-        foreach (var name in new[] { "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "no_proxy", "NO_PROXY" })
-        {
-            info.Environment.Remove(name);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[name] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Token);
-        var stderr = process.StandardError.ReadToEndAsync(Token);
+        var home = Directory.CreateTempSubdirectory("egress-client-").FullName;
         try
         {
-            await process.WaitForExitAsync(Token).WaitAsync(TimeSpan.FromSeconds(60), Token);
+            return await ClientProcess.RunAsync(program, args, home, environment, Token);
         }
-        catch (TimeoutException)
+        finally
         {
-            process.Kill(entireProcessTree: true);
-            throw;
+            Directory.Delete(home, recursive: true);
         }
-
-        return (process.ExitCode, await stdout, await stderr);
     }
 }
