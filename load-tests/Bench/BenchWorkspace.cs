@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
+using EgressLab.Provisioner.Lab;
 
 namespace EgressLab.LoadTests.Bench;
 
@@ -138,6 +139,7 @@ internal sealed class BenchWorkspace : IDisposable
     private string NginxConfigText()
     {
         var nginx = Path.Combine(Directory, "nginx");
+        var upload = NginxUploadEndpoint.Location("    ").TrimEnd('\n');
         return string.Create(CultureInfo.InvariantCulture, $$"""
             # Written by load-tests bench: the origin, on loopback.
             daemon off;
@@ -160,13 +162,19 @@ internal sealed class BenchWorkspace : IDisposable
               fastcgi_temp_path {{nginx}}/fastcgi;
               uwsgi_temp_path {{nginx}}/uwsgi;
               scgi_temp_path {{nginx}}/scgi;
-              server { listen 127.0.0.1:{{OriginHttpPort}}; root {{ContentDirectory}}; }
+            {{NginxUploadEndpoint.HttpBlock(Path.Combine(nginx, "upload.sock"))}}
+              server {
+                listen 127.0.0.1:{{OriginHttpPort}};
+                root {{ContentDirectory}};
+            {{upload}}
+              }
               server {
                 listen 127.0.0.1:{{OriginHttpsPort}} ssl;
                 ssl_certificate {{nginx}}/origin.pem;
                 ssl_certificate_key {{nginx}}/origin.key;
                 ssl_protocols TLSv1.2 TLSv1.3;
                 root {{ContentDirectory}};
+            {{upload}}
               }
             }
 

@@ -155,6 +155,7 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
               ssl_protocols TLSv1.2 TLSv1.3;
 
             """);
+        text.Append(NginxUploadEndpoint.HttpBlock(Path.Combine(directory, "upload.sock")));
         foreach (var host in model.Internet.Hosts)
         {
             text.Append(CultureInfo.InvariantCulture, $$"""
@@ -178,7 +179,10 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
                 text.Append(CultureInfo.InvariantCulture, $$"""
                         root {{Path.Combine(State, "www")}};
                         access_log {{WebAccessLog}};
-                        location = /upload { client_max_body_size 1g; default_type text/plain; return 200 "ok\n"; }
+
+                    """);
+                text.Append(NginxUploadEndpoint.Location("    "));
+                text.Append("""
                         location / { }
                       }
 
@@ -220,11 +224,19 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
         File.WriteAllText(DnsmasqConfig, text.ToString());
     }
 
+    /// <summary>The lab proxy's <c>SocketThreads</c>: one event loop, as the configuration reference recommends when the
+    /// proxy shares its processors with other busy processes.</summary>
+    public const int LabProxySocketThreads = 1;
+
     private void WriteProxyConfig()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(ProxyConfig)!);
         // Clients from anywhere in the VPC; the proxy's security group narrows that to the private subnet.
         var config = ProxyInstanceConfig.Build(model.Proxy.Port, "127.0.0.1", ProxyAccessLog, [model.Vpc.Cidr.ToString()], model.Proxy.AllowedDomains);
+        // Every machine of the lab runs on the host's processors: the load generator, nginx, the NAT instance's kernel
+        // and the proxy share them. The configuration reference recommends one event loop for a proxy that shares its
+        // processors (as Squid runs one worker); on AWS the proxy instance has its own and keeps the default.
+        config["Proxy"]!["SocketThreads"] = LabProxySocketThreads;
         File.WriteAllText(ProxyConfig, ProxyInstanceConfig.Text(config));
     }
 

@@ -58,6 +58,15 @@ public sealed class LabLifecycleTests
             Assert.Equal(28, (await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "2", "http://checkip.lab.test/")).ExitCode);
             var proxied = await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "3", "-x", "http://10.10.2.200:3128", "https://www.lab.test/1k", "-o", "/dev/null", "-w", "%{http_code} %{size_download}");
             Assert.Equal("200 1024", proxied.Output.Trim());
+            // The lab's proxy runs the configuration recommended for a proxy that shares its processors: one event loop.
+            var proxyConfig = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(lab.StateDirectory, "proxy", "proxy.json"),
+                TestContext.Current.CancellationToken))!;
+            Assert.Equal(1, (int)proxyConfig["Proxy"]!["SocketThreads"]!);
+            // An upload through the proxy: the origin answers once it has read the whole body (curl sends all of it only
+            // after a 100 Continue, which nginx's early answer never gave).
+            var uploaded = await lab.RunAsync("lab", "exec", "private-2", "--", "sh", "-c",
+                "head -c 3145728 /dev/zero | curl -s -m 10 -x http://10.10.2.200:3128 --data-binary @- -w ' %{size_upload}' https://www.lab.test/upload");
+            Assert.Equal("ok\n 3145728", uploaded.Output.Trim());
             Assert.Equal(0, (await lab.RunAsync("lab", "egress", "nat")).ExitCode);
             Assert.StartsWith("203.0.113.10:", (await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "3", "http://checkip.lab.test/")).Output, StringComparison.Ordinal);
 
