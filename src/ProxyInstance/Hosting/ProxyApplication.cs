@@ -7,6 +7,7 @@ using EgressLab.ProxyInstance.Forwarding;
 using EgressLab.ProxyInstance.Limits;
 using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Tunnel;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -79,6 +80,8 @@ internal static class ProxyApplication
         builder.Services.AddSingleton<ClientLimits>();
         builder.Services.AddSingleton<ForwardProxyHandler>();
         builder.Services.AddHttpForwarder();
+        // Kestrel's transport reads client bytes into blocks from this pool: 32 KiB, not its own 4 KiB.
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, ConnectionMemoryPoolFactory>();
         var bound = new BoundEndpoints();
         builder.Services.AddSingleton(bound);
         configureServices?.Invoke(builder.Services);
