@@ -6,11 +6,23 @@ internal static class BenchFigures
     public const string Http1k = "http-1k";
     public const string Http10m = "http-10m";
     public const string Https10m = "https-10m";
+    public const string HttpUpload1m = "http-upload-1m";
+    public const string HttpUpload100m = "http-upload-100m";
+    public const string HttpsUpload1m = "https-upload-1m";
+    public const string HttpsUpload100m = "https-upload-100m";
     public const string NewTunnels = "new-tunnels";
     public const string IdleTunnels = "idle-tunnels";
     public const string PolicyDecision = "policy";
 
-    public static IReadOnlyList<string> All { get; } = [Http1k, Http10m, Https10m, NewTunnels, IdleTunnels, PolicyDecision];
+    public static IReadOnlyList<string> All { get; } =
+        [Http1k, Http10m, Https10m, HttpUpload1m, HttpUpload100m, HttpsUpload1m, HttpsUpload100m, NewTunnels, IdleTunnels, PolicyDecision];
+
+    /// <summary>The upload figures: POSTs of 1 MiB or 100 MiB to the origin's /upload, which answers once it has read the
+    /// whole body; over plain HTTP or in a tunnel over TLS.</summary>
+    public static IReadOnlyList<string> Uploads { get; } = [HttpUpload1m, HttpUpload100m, HttpsUpload1m, HttpsUpload100m];
+
+    /// <summary>The body size of an upload figure.</summary>
+    public static int UploadBytes(string figure) => figure is HttpUpload100m or HttpsUpload100m ? 100 * 1024 * 1024 : 1024 * 1024;
 }
 
 /// <summary>What one <c>bench</c> run measures, and how long each cell lasts.</summary>
@@ -40,6 +52,9 @@ internal sealed record BenchOptions(
     public const int SmallConnections = 32;
 
     public const int BulkConnections = 4;
+
+    /// <summary>Users of the upload figures, each with a connection of its own.</summary>
+    public const int UploadConnections = 4;
 
     /// <summary>Users opening new tunnels at once.</summary>
     public const int NewTunnelUsers = 16;

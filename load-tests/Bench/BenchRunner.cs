@@ -15,7 +15,11 @@ namespace EgressLab.LoadTests.Bench;
 internal sealed class BenchRunner(TextWriter output, TextWriter error)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
-    private static readonly string[] LoadFigures = [BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, BenchFigures.NewTunnels];
+    private static readonly string[] LoadFigures =
+    [
+        BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, BenchFigures.HttpUpload1m, BenchFigures.HttpUpload100m,
+        BenchFigures.HttpsUpload1m, BenchFigures.HttpsUpload100m, BenchFigures.NewTunnels,
+    ];
 
     public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
@@ -325,17 +329,27 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
 
             default:
             {
-                var (scenario, path, users) = figure == BenchFigures.Https10m ? ("bulk", "", BenchOptions.BulkConnections) : ("new-connection", "", BenchOptions.NewTunnelUsers);
-                var url = through is null
-                    ? string.Create(CultureInfo.InvariantCulture, $"https://127.0.0.1:{workspace.OriginHttpsPort}{path}")
-                    : $"https://{workspace.HttpsAuthority}{path}";
+                var (scenario, users) = figure switch
+                {
+                    BenchFigures.Https10m => ("bulk", BenchOptions.BulkConnections),
+                    BenchFigures.NewTunnels => ("new-connection", BenchOptions.NewTunnelUsers),
+                    _ => ("upload", BenchOptions.UploadConnections),
+                };
+                var url = figure is BenchFigures.HttpUpload1m or BenchFigures.HttpUpload100m
+                    ? through is null
+                        ? string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{workspace.OriginHttpPort}")
+                        : $"http://{workspace.HttpAuthority}"
+                    : through is null
+                        ? string.Create(CultureInfo.InvariantCulture, $"https://127.0.0.1:{workspace.OriginHttpsPort}")
+                        : $"https://{workspace.HttpsAuthority}";
+                int? uploadBytes = scenario == "upload" ? BenchFigures.UploadBytes(figure) : null;
                 var cpuBefore = server?.CpuTime();
                 var allocatedBefore = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
-                var run = await RunLoadAsync(scenario, url, through, users, options, workspace, cancellationToken).ConfigureAwait(false);
+                var run = await RunLoadAsync(scenario, url, through, users, options, workspace, cancellationToken, uploadBytes).ConfigureAwait(false);
                 var allocatedAfter = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
                 var result = run.Results[0];
                 var errors = result.Errors.Values.Sum();
-                var value = figure == BenchFigures.Https10m ? result.ThroughputMBps : result.AchievedRate;
+                var value = figure == BenchFigures.NewTunnels ? result.AchievedRate : result.ThroughputMBps;
                 // The run's own warm-up is in its process's lifetime too, so its requests count here.
                 var served = result.SucceededIncludingWarmUp + result.FailedIncludingWarmUp;
                 return new BenchCell(figure, subject, round, value, result.Uncorrected.P99Ms, result.Requests, errors,
@@ -352,20 +366,26 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         server is null || before is null || requests <= 0 ? null : (server.CpuTime() - before.Value).TotalMicroseconds / requests;
 
     /// <summary>Runs this program's own <c>run</c> in a process of its own, so that its work and garbage are its own, and reads its JSON.</summary>
+    /// <param name="uploadBytes">upload: the body of each request.</param>
     private static async Task<RunResults> RunLoadAsync(string scenario, string url, IPEndPoint? proxy, int users, BenchOptions options,
-        BenchWorkspace workspace, CancellationToken cancellationToken)
+        BenchWorkspace workspace, CancellationToken cancellationToken, int? uploadBytes = null)
     {
         var json = Path.Combine(workspace.Directory, $"run-{Guid.NewGuid():N}.json");
-        string[] arguments =
+        List<string> arguments =
         [
             typeof(BenchRunner).Assembly.Location, "run", "--scenario", scenario, "--url", url, "--proxy", proxy is null ? "direct" : $"http://{proxy}",
             "--concurrency", users.ToString(CultureInfo.InvariantCulture),
             "--duration", options.CellDuration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s",
             "--warmup", options.WarmUp.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s",
-            "--ca-file", workspace.CaFile, "--timeout", "10s", "--json", json, "--quiet",
+            "--ca-file", workspace.CaFile, "--timeout", "30s", "--json", json, "--quiet",
         ];
+        if (uploadBytes is { } bytes)
+        {
+            arguments.AddRange(["--upload-size", bytes.ToString(CultureInfo.InvariantCulture)]);
+        }
+
         var log = Path.Combine(workspace.Directory, $"run-{scenario}.out");
-        using (var process = BenchProcess.Start($"load-tests run {scenario}", LabPrerequisites.DotnetHost(), arguments, log))
+        using (var process = BenchProcess.Start($"load-tests run {scenario}", LabPrerequisites.DotnetHost(), [.. arguments], log))
         {
             await process.WaitForExitAsync(options.WarmUp + options.CellDuration + TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
         }

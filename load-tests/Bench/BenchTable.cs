@@ -30,6 +30,15 @@ internal static class BenchTable
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Https10m, $"HTTPS through CONNECT, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
             c => c.Value, BenchSubjects.Direct, 0.9, atLeast: true);
+        foreach (var upload in BenchFigures.Uploads)
+        {
+            var size = BenchFigures.UploadBytes(upload) >= 100 * 1024 * 1024 ? "100 MiB" : "1 MiB";
+            var way = upload is BenchFigures.HttpUpload1m or BenchFigures.HttpUpload100m ? "plain HTTP" : "HTTPS through CONNECT";
+            AddLoad(rows, cells, failures, upload, $"upload, {size} POSTs, {way}, {BenchOptions.UploadConnections} connections", "MB/s",
+                c => c.Value, BenchSubjects.Direct, 0.9, atLeast: true);
+            AddLoad(rows, cells, failures, upload, "  against Squid", "MB/s", c => c.Value, BenchSubjects.Squid, 1.0, atLeast: true);
+        }
+
         AddLoad(rows, cells, failures, BenchFigures.NewTunnels, $"new tunnels (CONNECT, 200, TLS, GET, close), {BenchOptions.NewTunnelUsers} users", "/s",
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddCpu(rows, cells, BenchFigures.NewTunnels, "  proxy CPU per tunnel", "µs");

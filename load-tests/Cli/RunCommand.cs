@@ -36,7 +36,7 @@ internal static class RunCommand
         {
             Description = "What to request: http-small (GET /1k over http), https-small (GET /1k over https; through a proxy, in a CONNECT tunnel), " +
                 "new-connection (GET /1k over https on a new TCP connection and TLS session each time, timed phase by phase), " +
-                "bulk (GET /10m, 10 MiB), upload (POST 1 MiB of random bytes to /upload).",
+                "bulk (GET /10m, 10 MiB), upload (POST 1 MiB of random bytes to /upload; --upload-size sets another size).",
             Required = true,
         };
         var url = new Option<string>("--url", "-u")
@@ -72,11 +72,15 @@ internal static class RunCommand
         var json = new Option<string?>("--json") { Description = "Write the results (RunResults) to this file as JSON." };
         var caFile = new Option<string?>("--ca-file") { Description = "A PEM file of CA certificates to trust besides the system store (SSL_CERT_FILE is trusted too when set)." };
         var timeout = new Option<string?>("--timeout") { Description = "Per request, connection included. The default is 10s." };
+        var uploadSize = new Option<string?>("--upload-size")
+        {
+            Description = "upload: the body of each request, in bytes, KiB or MiB (100MiB). The default is 1MiB.",
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress line (it shows once a second on a terminal, or when the run is longer than 10s)." };
 
         var command = new Command("run", Description)
         {
-            scenario, url, proxy, rate, concurrency, duration, warmUp, ladder, maxInFlight, connections, assert, json, caFile, timeout, quiet,
+            scenario, url, proxy, rate, concurrency, duration, warmUp, ladder, maxInFlight, connections, assert, json, caFile, timeout, uploadSize, quiet,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -93,6 +97,7 @@ internal static class RunCommand
                 MaxInFlight = parse.GetValue(maxInFlight),
                 Connections = parse.GetValue(connections),
                 Timeout = parse.GetValue(timeout),
+                UploadSize = parse.GetValue(uploadSize),
                 Asserts = parse.GetValue(assert) ?? [],
                 Json = parse.GetValue(json),
                 CaFile = parse.GetValue(caFile),
@@ -124,7 +129,8 @@ internal static class RunCommand
 
         using var trust = settings.Trust;
         var environmentBlock = RunEnvironmentProbe.Capture(commandLine, DateTimeOffset.UtcNow);
-        using var operation = ScenarioFactory.Create(settings.Scenario, settings.Target, settings.Proxy.Proxy, settings.Trust, settings.Timeout, settings.Connections);
+        using var operation = ScenarioFactory.Create(settings.Scenario, settings.Target, settings.Proxy.Proxy, settings.Trust, settings.Timeout, settings.Connections,
+            settings.UploadBytes);
         IReadOnlyList<ScenarioResult> results;
         IReadOnlyList<LadderStep>? steps = null;
         int? knee = null;

@@ -20,6 +20,7 @@ internal sealed record RunArguments
     public string? MaxInFlight { get; init; }
     public string? Connections { get; init; }
     public string? Timeout { get; init; }
+    public string? UploadSize { get; init; }
     public IReadOnlyList<string> Asserts { get; init; } = [];
     public string? Json { get; init; }
     public string? CaFile { get; init; }
@@ -40,6 +41,7 @@ internal sealed record RunSettings
     public static readonly TimeSpan MaxGrace = TimeSpan.FromSeconds(5);
 
     private static readonly TimeSpan LongestWindow = TimeSpan.FromHours(24);
+    private const long MaxUploadBytes = 1024L * 1024 * 1024;
 
     public required ScenarioKind Scenario { get; init; }
     public required Uri Target { get; init; }
@@ -55,6 +57,9 @@ internal sealed record RunSettings
 
     /// <summary>HTTP scenarios: the most connections, 0 for no limit.</summary>
     public int Connections { get; init; }
+
+    /// <summary>upload: the size of each request's body. The default is <see cref="ScenarioCatalog.UploadBytes"/> (1 MiB).</summary>
+    public int UploadBytes { get; init; } = ScenarioCatalog.UploadBytes;
     public bool Quiet { get; init; }
 
     public string ScenarioName => ScenarioCatalog.NameOf(Scenario);
@@ -107,6 +112,11 @@ internal sealed record RunSettings
         var maxInFlight = Integer("--max-in-flight", arguments.MaxInFlight, 1_000_000, "requests, such as --max-in-flight 1000", errors);
         var connections = Integer("--connections", arguments.Connections, 100_000, "connections, such as --connections 1", errors);
         var ladder = ParseLadder(arguments.Ladder, errors);
+        var uploadBytes = UploadSize(arguments.UploadSize, errors);
+        if (arguments.UploadSize is not null && scenarioKnown && scenario != ScenarioKind.Upload)
+        {
+            errors.Add($"--upload-size sets the body of the upload scenario: drop it, or use --scenario upload.");
+        }
 
         if (arguments.Rate is not null && arguments.Concurrency is not null)
         {
@@ -190,6 +200,7 @@ internal sealed record RunSettings
             Trust = trust!,
             Timeout = timeout,
             Connections = plan.Model == LoadModel.Open ? connections ?? 0 : plan.Users,
+            UploadBytes = uploadBytes ?? ScenarioCatalog.UploadBytes,
             Quiet = arguments.Quiet,
         };
     }
@@ -241,6 +252,28 @@ internal sealed record RunSettings
         }
 
         return value;
+    }
+
+    /// <summary>A body size: a whole number of bytes, or of KiB or MiB (<c>512KiB</c>, <c>100MiB</c>), from 1 byte to 1 GiB.</summary>
+    internal static int? UploadSize(string? text, List<string> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var trimmed = text.Trim();
+        var (digits, unit) = trimmed.EndsWith("MiB", StringComparison.OrdinalIgnoreCase) ? (trimmed[..^3], 1024L * 1024)
+            : trimmed.EndsWith("KiB", StringComparison.OrdinalIgnoreCase) ? (trimmed[..^3], 1024L)
+            : trimmed.EndsWith('B') ? (trimmed[..^1], 1L)
+            : (trimmed, 1L);
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1 || count * unit > MaxUploadBytes)
+        {
+            errors.Add($"--upload-size '{text}' is not a size from 1 byte to 1 GiB: give bytes, KiB or MiB, such as --upload-size 100MiB.");
+            return null;
+        }
+
+        return (int)(count * unit);
     }
 
     /// <summary>Rising offered rates, comma-separated; adds an error and returns null when they are not. Also used by compare.</summary>

@@ -29,8 +29,11 @@ internal sealed class HttpScenario : ILoadOperation
     private readonly byte[]? _uploadBody;
 
     /// <param name="maxConnections">The most connections to open; 0 for no limit beyond the requests in flight.</param>
-    public HttpScenario(ScenarioKind kind, Uri target, Uri? proxy, CertificateTrust trust, TimeSpan timeout, int maxConnections)
+    /// <param name="uploadBytes">upload: the size of each request's body.</param>
+    public HttpScenario(ScenarioKind kind, Uri target, Uri? proxy, CertificateTrust trust, TimeSpan timeout, int maxConnections,
+        int uploadBytes = ScenarioCatalog.UploadBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(uploadBytes, 1);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(trust);
         if (kind == ScenarioKind.NewConnection)
@@ -44,7 +47,7 @@ internal sealed class HttpScenario : ILoadOperation
         if (kind == ScenarioKind.Upload)
         {
             // Random bytes, so no compression on the path can shrink what is measured.
-            _uploadBody = RandomNumberGenerator.GetBytes(ScenarioCatalog.UploadBytes);
+            _uploadBody = RandomNumberGenerator.GetBytes(uploadBytes);
         }
 
         if (maxConnections > 0)

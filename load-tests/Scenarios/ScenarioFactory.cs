@@ -6,8 +6,10 @@ namespace EgressLab.LoadTests.Scenarios;
 internal static class ScenarioFactory
 {
     /// <param name="maxConnections">HTTP scenarios: the most connections to open, 0 for no limit.</param>
-    public static ILoadOperation Create(ScenarioKind kind, Uri target, Uri? proxy, CertificateTrust trust, TimeSpan timeout, int maxConnections) =>
+    /// <param name="uploadBytes">upload: the size of each request's body.</param>
+    public static ILoadOperation Create(ScenarioKind kind, Uri target, Uri? proxy, CertificateTrust trust, TimeSpan timeout, int maxConnections,
+        int uploadBytes = ScenarioCatalog.UploadBytes) =>
         kind == ScenarioKind.NewConnection
             ? new NewConnectionScenario(target, proxy, trust, timeout)
-            : new HttpScenario(kind, target, proxy, trust, timeout, maxConnections);
+            : new HttpScenario(kind, target, proxy, trust, timeout, maxConnections, uploadBytes);
 }

@@ -21,7 +21,7 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--figures", "http-2k", "--figures: 'http-2k' is not a figure; choose from http-1k, http-10m, https-10m, new-tunnels, idle-tunnels, policy.")]
+    [InlineData("--figures", "http-2k", "--figures: 'http-2k' is not a figure; choose from http-1k, http-10m, https-10m, http-upload-1m, http-upload-100m, https-upload-1m, https-upload-100m, new-tunnels, idle-tunnels, policy.")]
     [InlineData("--figures", ",", "--figures is empty: name at least one figure.")]
     [InlineData("--rounds", "0", "--rounds '0' must be a whole number from 1 to 100.")]
     [InlineData("--idle-tunnels", "ten", "--idle-tunnels 'ten' must be a whole number from 1 to 100,000.")]
@@ -80,7 +80,7 @@ public sealed class BenchCommandTests : IDisposable
 
         Assert.True(code == ExitCodes.Ok, $"bench exited {code}:\n{error}\n{output}");
         var results = JsonSerializer.Deserialize<BenchResults>(await File.ReadAllTextAsync(Path.Combine(outDirectory, "bench.json"), TestContext.Current.CancellationToken), ResultsJson.Options)!;
-        string[] loadFigures = [BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, BenchFigures.NewTunnels];
+        string[] loadFigures = [BenchFigures.Http1k, BenchFigures.Http10m, BenchFigures.Https10m, .. BenchFigures.Uploads, BenchFigures.NewTunnels];
         foreach (var figure in loadFigures)
         {
             foreach (var subject in BenchSubjects.All)
@@ -106,6 +106,13 @@ public sealed class BenchCommandTests : IDisposable
         Assert.StartsWith("| figure | unit | proxy | Squid | direct |", markdown, StringComparison.Ordinal);
         Assert.Contains("Command: `load-tests bench --quick --debug-build --out ", markdown, StringComparison.Ordinal);
         Assert.Contains("plain HTTP keep-alive, 1 KiB, 32 connections", output, StringComparison.Ordinal);
+        // Each upload is judged against a direct connection and against Squid, and moved what it says: the origin
+        // answers only once it has read the whole body, so a cell's bytes are its requests' bodies.
+        foreach (var upload in BenchFigures.Uploads)
+        {
+            Assert.Equal([BenchSubjects.Direct, BenchSubjects.Squid], results.Rows.Where(r => r.Figure == upload).Select(r => r.Reference));
+        }
+
         var workspace = System.Text.RegularExpressions.Regex.Match(output, @"on 127\.0\.0\.1, in (\S+)").Groups[1].Value;
         Assert.NotEmpty(workspace);
         Assert.False(Directory.Exists(workspace), $"{workspace} is left behind");

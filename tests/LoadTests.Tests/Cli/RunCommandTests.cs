@@ -1,3 +1,4 @@
+using EgressLab.LoadTests.Cli;
 using EgressLab.LoadTests.Results;
 using EgressLab.LoadTests.Tests.TestHost;
 
@@ -32,6 +33,10 @@ public class RunCommandTests(LabFixture lab) : IClassFixture<LabFixture>
     [InlineData("run --scenario https-small --url www.lab.test --ca-file /nonexistent/ca.pem", "--ca-file '/nonexistent/ca.pem': no such file")]
     [InlineData("run --scenario http-small --url www.lab.test --json /nonexistent/dir/out.json", "the directory does not exist")]
     [InlineData("run --scenario http-small --url www.lab.test --no-such-option", "--no-such-option")]
+    [InlineData("run --scenario http-small --url www.lab.test --upload-size 1MiB", "--upload-size sets the body of the upload scenario")]
+    [InlineData("run --scenario upload --url www.lab.test --upload-size 0", "--upload-size '0' is not a size from 1 byte to 1 GiB")]
+    [InlineData("run --scenario upload --url www.lab.test --upload-size 2048MiB", "--upload-size '2048MiB' is not a size from 1 byte to 1 GiB")]
+    [InlineData("run --scenario upload --url www.lab.test --upload-size 1.5MiB", "give bytes, KiB or MiB, such as --upload-size 100MiB")]
     public async Task Run_BadArguments_ExitTwoAndSayWhatToFix(string commandLine, string expected)
     {
         var (exit, output, error) = await RunAsync(commandLine.Split(' '));
@@ -109,6 +114,34 @@ public class RunCommandTests(LabFixture lab) : IClassFixture<LabFixture>
     }
 
     [Fact]
+    public async Task Run_UploadSize_SendsBodiesOfThatSize()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"egress-run-{Guid.NewGuid():N}.json");
+        try
+        {
+            var upBefore = lab.Origin.BytesUp;
+            var (exit, _, error) = await RunAsync(
+            [
+                "run", "--scenario", "upload", "--url", $"http://127.0.0.1:{lab.Origin.HttpPort}", "--upload-size", "96KiB",
+                "--concurrency", "1", "--duration", "300ms", "--warmup", "0s", "--json", path,
+            ]);
+
+            Assert.True(exit == 0, $"exit {exit}: {error}");
+            var result = Assert.Single(System.Text.Json.JsonSerializer.Deserialize<RunResults>(
+                await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken), ResultsJson.Options)!.Results);
+            Assert.Empty(result.Errors);
+            Assert.True(result.Requests > 0);
+            Assert.Equal(result.Requests * 96 * 1024, result.BytesUp);
+            // The origin read every byte the load counted (and those of the requests of no window: none here).
+            Assert.Equal(result.BytesUp, lab.Origin.BytesUp - upBefore);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Run_ProxyFromEnvironment_GoesThroughIt()
     {
         // www.lab.test resolves only inside the proxy: an answer proves the request went through http_proxy.
@@ -164,5 +197,19 @@ public class RunCommandTests(LabFixture lab) : IClassFixture<LabFixture>
         var exit = await Program.RunAsync(args, output, error, environment ?? (_ => null), TestContext.Current.CancellationToken)
             .WaitAsync(Limit, TestContext.Current.CancellationToken);
         return (exit, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("1", 1)]
+    [InlineData("4096B", 4096)]
+    [InlineData("512KiB", 512 * 1024)]
+    [InlineData("100MiB", 100 * 1024 * 1024)]
+    [InlineData("1024mib", 1024 * 1024 * 1024)]
+    public void UploadSize_BytesKiBOrMiB_AreThatManyBytes(string text, int bytes)
+    {
+        var errors = new List<string>();
+
+        Assert.Equal(bytes, RunSettings.UploadSize(text, errors));
+        Assert.Empty(errors);
     }
 }
