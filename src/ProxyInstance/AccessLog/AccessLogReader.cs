@@ -107,13 +107,13 @@ internal static class AccessLogReader
 
         var tag = fields[3][..slash];
         var method = fields[5];
-        var user = fields[7] == "-" ? null : fields[7];
-        var target = ParseTarget(method, Unescape(fields[6]));
+        var user = Unescape(fields[7]);
+        var target = ParseTarget(method, Unescape(fields[6]) ?? string.Empty);
         string? rule = null;
         LoggedDecision decision;
         if (fields.Length >= ProxySquidFields)
         {
-            rule = fields[10] == "-" ? null : fields[10];
+            rule = Unescape(fields[10]);
             var code = fields[11];
             decision = fields.Skip(11).Any(IsWouldDenyMarker) ? LoggedDecision.WouldDeny
                 : code == AccessDeniedCode ? LoggedDecision.Denied
@@ -268,10 +268,27 @@ internal static class AccessLogReader
         return true;
     }
 
-    // The Squid format percent-encodes a field that would contain whitespace.
-    private static string Unescape(string field) => field.Contains('%', StringComparison.Ordinal) && !field.Contains("://", StringComparison.Ordinal)
-        ? Uri.UnescapeDataString(field)
-        : field;
+    /// <summary>
+    /// The Squid format percent-encodes a field that would contain whitespace, and only such a field: one with an
+    /// encoded space, tab, CR or LF was encoded; any other is as it was, '%' and all.
+    /// </summary>
+    private static string? Unescape(string field)
+    {
+        if (field == "-")
+        {
+            return null;
+        }
+
+        foreach (var encoded in (ReadOnlySpan<string>)["%20", "%09", "%0D", "%0A"])
+        {
+            if (field.Contains(encoded, StringComparison.OrdinalIgnoreCase))
+            {
+                return Uri.UnescapeDataString(field);
+            }
+        }
+
+        return field;
+    }
 
     /// <summary>A CONNECT target is <c>host:port</c>; any other is an absolute URL whose scheme gives the default port.</summary>
     private static EgressTarget? ParseTarget(string method, string target)
