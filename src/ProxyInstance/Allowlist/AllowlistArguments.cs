@@ -163,32 +163,26 @@ internal sealed record AllowlistArguments
 
                     result = result with { Since = since };
                     break;
-                case "--siblings":
-                    if (!TryParseNumber(value, 0, 1000, out var siblings) || siblings == 1)
+                default:
+                    // The numeric options: --siblings, --client-prefix, --client-prefix6.
+                    var (max, meaning) = arg switch
                     {
-                        error = $"--siblings '{value}' must be a whole number from 2 to 1000, or 0 to list every name as it is.";
+                        "--siblings" => (1000, "a whole number from 2 to 1000, or 0 to list every name as it is"),
+                        "--client-prefix" => (32, "an IPv4 prefix length from 0 to 32, such as 24"),
+                        _ => (128, "an IPv6 prefix length from 0 to 128, such as 64"),
+                    };
+                    if (!TryParseNumber(value, 0, max, out var number) || (arg == "--siblings" && number == 1))
+                    {
+                        error = $"{arg} '{value}' must be {meaning}.";
                         return false;
                     }
 
-                    result = result with { Siblings = siblings };
-                    break;
-                case "--client-prefix":
-                    if (!TryParseNumber(value, 0, 32, out var prefix))
+                    result = arg switch
                     {
-                        error = $"--client-prefix '{value}' must be an IPv4 prefix length from 0 to 32, such as 24.";
-                        return false;
-                    }
-
-                    result = result with { ClientPrefix = prefix };
-                    break;
-                case "--client-prefix6":
-                    if (!TryParseNumber(value, 0, 128, out var prefix6))
-                    {
-                        error = $"--client-prefix6 '{value}' must be an IPv6 prefix length from 0 to 128, such as 64.";
-                        return false;
-                    }
-
-                    result = result with { ClientPrefix6 = prefix6 };
+                        "--siblings" => result with { Siblings = number },
+                        "--client-prefix" => result with { ClientPrefix = number },
+                        _ => result with { ClientPrefix6 = number },
+                    };
                     break;
             }
         }
