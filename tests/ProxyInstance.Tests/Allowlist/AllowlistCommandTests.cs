@@ -204,6 +204,27 @@ public sealed class AllowlistCommandTests : IDisposable
     }
 
     [Fact]
+    public void Suggest_GzipLog_IsDecompressed_AndOneThatIsNotGzip_Exits2()
+    {
+        var rotated = Path.Combine(_directory, "access.log.1.gz");
+        using (var gzip = new System.IO.Compression.GZipStream(File.Create(rotated), System.IO.Compression.CompressionLevel.Fastest))
+        using (var writer = new StreamWriter(gzip))
+        {
+            writer.WriteLine(Squid(Today, "10.0.0.1", "CONNECT", "rotated.example.com:443"));
+        }
+
+        var notGzip = WriteFile("plain.gz", Squid(Today, "10.0.0.1", "CONNECT", "plain.example.com:443"));
+
+        var (code, output, _) = Run(["suggest", "--from", rotated]);
+        var (badCode, _, badError) = Run(["suggest", "--from", notGzip]);
+
+        Assert.Equal(0, code);
+        Assert.Contains("rotated.example.com", output, StringComparison.Ordinal);
+        Assert.Equal(2, badCode);
+        Assert.Contains("error: reading the access logs failed", badError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Suggest_MissingLog_Exits2NamingIt()
     {
         var (code, _, error) = Run(["suggest", "--from", Path.Combine(_directory, "absent.log")]);
