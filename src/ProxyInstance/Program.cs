@@ -1,3 +1,4 @@
+using EgressLab.ProxyInstance.Allowlist;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Hosting;
 
@@ -14,27 +15,18 @@ internal static class Program
                 Console.Out.WriteLine(CommandLine.Usage);
                 return 0;
             case CommandKind.Error:
-                await Console.Error.WriteLineAsync($"error: {command.Error}\n\n{CommandLine.Usage}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"error: {command.Error}\n\n{command.HelpText}").ConfigureAwait(false);
                 return 2;
+            case CommandKind.Allowlist:
+                return AllowlistCommand.Run(command.Allowlist!, new CommandConsole(Console.In, Console.Out, Console.Error), TimeProvider.System);
         }
 
         var source = new ConfigSource(command.ConfigPath);
-        var loaded = ConfigLoader.Load(source);
-        var errors = new List<ConfigError>(loaded.Errors);
-        RuntimeSettings? settings = null;
-        if (loaded.Options is { } options)
-        {
-            RuntimeSettings.TryCreate(options, source.Describe(), null, errors, out settings);
-        }
-
+        var errors = new List<ConfigError>();
+        var settings = ConfigCheck.Load(source, errors, out var loaded);
         if (settings is null)
         {
-            await Console.Error.WriteLineAsync($"{source.Describe()}: {errors.Count} problem(s); the proxy {(command.Kind == CommandKind.CheckConfig ? "would refuse to start" : "refuses to start")}:").ConfigureAwait(false);
-            foreach (var error in errors)
-            {
-                await Console.Error.WriteLineAsync($"  {ConfigPath.ToJsonPath(error.Path)}: {error.Message}").ConfigureAwait(false);
-            }
-
+            ConfigCheck.WriteProblems(Console.Error, source, errors, $"the proxy {(command.Kind == CommandKind.CheckConfig ? "would refuse to start" : "refuses to start")}");
             return 1;
         }
 

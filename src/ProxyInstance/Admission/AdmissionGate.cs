@@ -88,12 +88,19 @@ internal sealed class AdmissionGate(ClientLimits limits, ProxyMetrics metrics)
             return Refuse(ProxyError.InvalidRequest, InvalidHostDetail(request.Host), user: user);
         }
 
-        var decision = settings.Policy.Decide(new PolicyRequest(request.Client, user, request.Method, target.Host, target.Port));
+        var decision = Decide(settings, request.Client, user, request.Method, target);
         metrics.RecordRequest(DecisionLabels.Of(decision), decision.RuleName ?? DecisionLabels.DefaultRule, DecisionLabels.Kind(request.Path));
         return decision.IsAllowed
             ? new AdmissionOutcome(ProxyError.None, null, target, user, decision, null)
             : new AdmissionOutcome(ProxyError.AccessDenied, PolicyDetail(decision), target, user, decision, null);
     }
+
+    /// <summary>
+    /// The policy's decision on a request already past the rate limit and authentication, its destination in canonical
+    /// form: what <see cref="Admit"/> asks, and what <c>allowlist diff</c> asks of a candidate configuration.
+    /// </summary>
+    internal static PolicyDecision Decide(RuntimeSettings settings, IPAddress client, string? user, string method, in EgressTarget target) =>
+        settings.Policy.Decide(new PolicyRequest(client, user, method, target.Host, target.Port));
 
     /// <summary>What a client is told when its host is neither a valid name nor an address; the same on both paths.</summary>
     internal static string InvalidHostDetail(string host) => $"'{host}' is not a valid host name or address";

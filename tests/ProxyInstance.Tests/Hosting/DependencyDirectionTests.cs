@@ -24,6 +24,7 @@ public sealed partial class DependencyDirectionTests
         "Tunnel",
         "Connections",
         "Forwarding",
+        "Allowlist",
         "Hosting",
     ];
 

@@ -95,6 +95,35 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task AllowlistSuggest_OutputFile_PassesCheckConfig()
+    {
+        var log = WriteConfig(string.Join('\n',
+            "1795257514.728   5847 10.10.2.101 TCP_TUNNEL/200 48213 CONNECT sts.us-east-1.amazonaws.com:443 - HIER_DIRECT/198.51.100.20 - aws-apis OK",
+            "1795257471.714      9 10.10.2.102 TCP_MISS/200 119 GET http://www.example.com/ - HIER_DIRECT/198.51.100.7 text/plain - OK"));
+        await using var suggest = ProxyProcess.Start(["allowlist", "suggest", "--from", log]);
+        Assert.Equal(0, await suggest.WaitForExitAsync(ExitTimeout));
+        var suggested = WriteConfig(suggest.Stdout);
+
+        await using var check = ProxyProcess.Start(["--check-config", suggested]);
+
+        Assert.Equal(0, await check.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("is valid: 2 rule(s)", check.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("allowlist")]
+    [InlineData("allowlist suggest")]
+    [InlineData("allowlist diff --from x.log")]
+    public async Task Allowlist_BadArguments_Exits2WithAllowlistUsage(string arguments)
+    {
+        await using var process = ProxyProcess.Start(arguments.Split(' '));
+
+        Assert.Equal(2, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("error: ", process.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Usage: ProxyInstance allowlist suggest", process.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_EmbeddedDefaultsWithEnvironmentOverrides_ServesAllowedAndDeniesOthers()
     {
         await using var origin = await OriginServer.StartAsync();
