@@ -237,6 +237,56 @@ public sealed class PolicyCompilerTests
         Assert.Contains("RFC 9110", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Report", "Report")]
+    [InlineData("report", "Report")]
+    [InlineData("ENFORCE", "Enforce")]
+    public void TryCompile_Mode_IsCaseInsensitive(string text, string expected)
+    {
+        var policy = CompileOrFail(new PolicyOptions { Mode = text });
+
+        Assert.Equal(Enum.Parse<PolicyMode>(expected), policy.Mode);
+    }
+
+    [Fact]
+    public void TryCompile_BadModesAndReportSources_EveryProblemWithItsPathAndAFix()
+    {
+        var errors = CompileErrors(new PolicyOptions
+        {
+            Mode = "Audit",
+            ReportSources = ["10.1.2.3/16"],
+            Rules =
+            [
+                new RuleOptions { Name = "allow-with-mode", Action = "Allow", Mode = "Report" },
+                new RuleOptions { Name = "deny-bad-mode", Action = "Deny", Mode = "Alert" },
+            ],
+        });
+
+        Assert.Collection(
+            errors,
+            e =>
+            {
+                Assert.Equal("Proxy:Policy:Mode", e.Path);
+                Assert.Contains("'Audit' is not a valid mode; use 'Enforce'", e.Message, StringComparison.Ordinal);
+            },
+            e => Assert.Equal("Proxy:Policy:ReportSources:0", e.Path),
+            e =>
+            {
+                Assert.Equal("Proxy:Policy:Rules:0:Mode", e.Path);
+                Assert.Contains("Mode applies to Deny rules only", e.Message, StringComparison.Ordinal);
+                Assert.Contains("Policy.Mode to 'Report'", e.Message, StringComparison.Ordinal);
+            },
+            e => Assert.Equal("Proxy:Policy:Rules:1:Mode", e.Path));
+    }
+
+    [Fact]
+    public void TryCompile_EmptyReportSources_IsAmbiguousLikeAnyEmptyList()
+    {
+        var error = Assert.Single(CompileErrors(new PolicyOptions { ReportSources = [] }));
+
+        Assert.Equal("Proxy:Policy:ReportSources", error.Path);
+    }
+
     [Fact]
     public void TryCompile_EmptySectionPath_PathsStartAtKey()
     {
