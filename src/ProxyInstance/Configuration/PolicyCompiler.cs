@@ -142,7 +142,7 @@ internal static class PolicyCompiler
         }
 
         var sources = ParseCidrs(options.Sources, Join(path, "Sources"), errors);
-        var domains = ParseDomains(options.Domains, Join(path, "Domains"), errors);
+        var domains = ParseDomains(options.Domains, Join(path, "Domains"), options.AllowPublicSuffixWildcards ?? false, errors);
         var destinationCidrs = ParseCidrs(options.DestinationCidrs, Join(path, "DestinationCidrs"), errors);
         var ports = ParsePorts(options.Ports, Join(path, "Ports"), errors);
         var methods = ParseMethods(options.Methods, Join(path, "Methods"), errors);
@@ -197,7 +197,7 @@ internal static class PolicyCompiler
         return [.. networks];
     }
 
-    private static DomainSet? ParseDomains(List<string>? texts, string path, List<ConfigError> errors)
+    private static DomainSet? ParseDomains(List<string>? texts, string path, bool allowPrivateSuffixes, List<ConfigError> errors)
     {
         if (!CheckList(texts, path, errors))
         {
@@ -209,6 +209,11 @@ internal static class PolicyCompiler
         {
             if (DomainPattern.TryParse(texts[i], out var pattern, out var error))
             {
+                if (PublicSuffixError(texts[i], pattern, allowPrivateSuffixes) is { } suffixError)
+                {
+                    errors.Add(new(Join(path, i), suffixError));
+                }
+
                 patterns.Add(pattern);
             }
             else
@@ -218,6 +223,33 @@ internal static class PolicyCompiler
         }
 
         return new DomainSet(patterns);
+    }
+
+    /// <summary>
+    /// Says why a pattern that covers every name under a public suffix (<c>.co.uk</c>, <c>*.github.io</c>) is refused,
+    /// and what to write instead; null for any other pattern. An exact name is never refused: it is one host.
+    /// </summary>
+    private static string? PublicSuffixError(string text, DomainPattern pattern, bool allowPrivateSuffixes)
+    {
+        if (pattern.Kind == DomainPatternKind.Exact || !PublicSuffixList.Embedded.TryMatch(pattern.Name, out var match))
+        {
+            return null;
+        }
+
+        var list = $"the Public Suffix List of {PublicSuffixList.Embedded.Date}";
+        var under = match.Children
+            ? $"every name under '{pattern.Name}', where each name one level down ('{match.Suffix}') is a public suffix"
+            : $"every name registered under the public suffix '{pattern.Name}'";
+        var example = match.Children ? $"'.example.something.{pattern.Name}'" : $"'.example.{pattern.Name}'";
+        if (match.Section == PublicSuffixSection.Icann)
+        {
+            return $"'{text}' would allow {under} (ICANN section of {list}); list the registrable domains you mean, e.g. {example}";
+        }
+
+        return allowPrivateSuffixes
+            ? null
+            : $"'{text}' would allow {under}, where anyone can get a name (private section of {list}); "
+                + $"list the names you mean, e.g. {example}, or set AllowPublicSuffixWildcards: true on this rule if every one of them is meant";
     }
 
     private static List<int>? ParsePorts(List<int>? ports, string path, List<ConfigError> errors)

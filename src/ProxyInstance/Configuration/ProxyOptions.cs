@@ -99,6 +99,14 @@ internal sealed class RuleOptions
     /// <summary>Authenticated user names. Absent: anyone, authenticated or not.</summary>
     public List<string>? Users { get; set; }
 
+    /// <summary>
+    /// Allow <see cref="Domains"/> patterns such as <c>*.github.io</c> that cover every name under a suffix in the
+    /// private section of the Public Suffix List, where others register names. The default is <c>false</c>: such a
+    /// pattern is a configuration error. Patterns covering an ICANN suffix (<c>.com</c>, <c>*.co.uk</c>) are errors
+    /// whatever this says.
+    /// </summary>
+    public bool? AllowPublicSuffixWildcards { get; set; }
+
     /// <summary><c>Enforce</c> or <c>Report</c>, for a Deny rule only. Absent: the policy's <see cref="PolicyOptions.Mode"/> and <see cref="PolicyOptions.ReportSources"/> decide.</summary>
     public string? Mode { get; set; }
 }

@@ -135,6 +135,25 @@ public sealed class ReloadTests
     }
 
     [Fact]
+    public async Task Reload_WildcardOverAPublicSuffix_IsRefusedAndPreviousPolicyStays()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var proxy = await StartWithLogsAsync(OnlyPort(origin.Port, "Allow"), logs);
+        using var client = proxy.CreateClient();
+        var url = $"http://www.example.com:{origin.Port}/";
+
+        await proxy.RewriteConfigAsync(ProxyServer.Config(new JsonObject
+        {
+            ["Rules"] = new JsonArray(new JsonObject { ["Name"] = "uk", ["Action"] = "Deny", ["Domains"] = new JsonArray(".co.uk") }),
+        }));
+
+        await WaitUntilAsync(() => Task.FromResult(logs.Messages.Any(m => m.Contains("rejected", StringComparison.Ordinal))), "the rejection to be logged");
+        Assert.Contains(logs.Messages, m => m.Contains("$.Proxy.Policy.Rules[0].Domains[0]: '.co.uk' would allow every name registered under the public suffix 'co.uk'", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, url));
+    }
+
+    [Fact]
     public async Task Reload_OpenTunnel_KeepsFlowing()
     {
         await using var origin = await Tunnel.RawOrigin.StartAsync(async (stream, token) =>
