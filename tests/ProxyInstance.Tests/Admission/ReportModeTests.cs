@@ -4,8 +4,6 @@ using System.Text.Json.Nodes;
 using EgressLab.ProxyInstance.Tests.Configuration;
 using EgressLab.ProxyInstance.Tests.TestHost;
 using EgressLab.ProxyInstance.Tests.Tunnel;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace EgressLab.ProxyInstance.Tests.Admission;
 
@@ -142,37 +140,17 @@ public sealed class ReportModeTests
         await using var origin = await OriginServer.StartAsync();
         var logs = new CapturingLoggerProvider();
         JsonObject Policy(string mode) => new() { ["Mode"] = mode, ["DefaultAction"] = "Deny" };
-        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(Policy("Enforce")), services =>
-        {
-            new TestNetwork().Register(services);
-            services.AddSingleton<ILoggerProvider>(logs);
-        });
+        await using var proxy = await ReloadTests.StartWithLogsAsync(Policy("Enforce"), logs);
         using var client = proxy.CreateClient();
         var url = $"http://www.example.com:{origin.Port}/";
-        Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(client, url));
+        Assert.Equal(HttpStatusCode.Forbidden, await ReloadTests.StatusAsync(client, url));
 
         await proxy.RewriteConfigAsync(ProxyServer.Config(Policy("Report")));
-        await WaitUntilAsync(async () => await StatusAsync(client, url) == HttpStatusCode.OK, "report mode");
+        await ReloadTests.WaitUntilAsync(async () => await ReloadTests.StatusAsync(client, url) == HttpStatusCode.OK, "report mode");
         Assert.Contains(logs.Messages, m => m.Contains("policy mode Report", StringComparison.Ordinal));
 
         await proxy.RewriteConfigAsync(ProxyServer.Config(Policy("Enforce")));
-        await WaitUntilAsync(async () => await StatusAsync(client, url) == HttpStatusCode.Forbidden, "enforce mode again");
+        await ReloadTests.WaitUntilAsync(async () => await ReloadTests.StatusAsync(client, url) == HttpStatusCode.Forbidden, "enforce mode again");
         Assert.Contains(logs.Messages, m => m.Contains("policy mode Enforce", StringComparison.Ordinal));
-    }
-
-    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string url)
-    {
-        using var response = await client.GetAsync(url, Token);
-        return response.StatusCode;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100, Token);
-        }
     }
 }

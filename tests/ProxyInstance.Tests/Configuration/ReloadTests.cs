@@ -17,13 +17,13 @@ public sealed class ReloadTests
         ["Rules"] = new JsonArray(new JsonObject { ["Name"] = $"{action.ToLowerInvariant()}-origin", ["Action"] = action, ["Ports"] = new JsonArray(port) }),
     };
 
-    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string url)
+    internal static async Task<HttpStatusCode> StatusAsync(HttpClient client, string url)
     {
         using var response = await client.GetAsync(url, Token);
         return response.StatusCode;
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (!await condition())
@@ -33,7 +33,7 @@ public sealed class ReloadTests
         }
     }
 
-    private static Task<ProxyServer> StartWithLogsAsync(JsonObject policy, CapturingLoggerProvider logs) =>
+    internal static Task<ProxyServer> StartWithLogsAsync(JsonObject policy, CapturingLoggerProvider logs) =>
         ProxyServer.StartAsync(ProxyServer.Config(policy), services =>
         {
             new TestNetwork().Register(services);
