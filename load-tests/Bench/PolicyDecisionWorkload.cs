@@ -127,6 +127,8 @@ internal sealed class PolicyDecisionWorkload
                     Action = "Allow",
                     Sources = privateNetworks,
                     Domains = [.. lists.CloudExact, .. lists.CloudSuffixes.Select(Dotted)],
+                    // Every bucket of a regional S3 or API Gateway endpoint: public suffixes, allowed on purpose.
+                    AllowPublicSuffixWildcards = true,
                     Ports = [443],
                     Methods = ["CONNECT"],
                 },

@@ -40,7 +40,7 @@ internal sealed record AccessLogEntry
     public bool ClientAborted { get; set; }
     public required ProxyError Error { get; set; }
 
-    /// <summary><c>allow</c>, <c>deny</c>, or <c>none</c> when the request never reached the policy.</summary>
+    /// <summary><c>allow</c>, <c>deny</c>, <c>would_deny</c> (denied in report mode, let through), or <c>none</c> when the request never reached the policy.</summary>
     public required string Decision { get; set; }
 
     public string? Rule { get; set; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using EgressLab.ProxyInstance.Admission;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 
@@ -9,9 +10,14 @@ namespace EgressLab.ProxyInstance.AccessLog;
 /// <summary>Renders access log lines in Squid's native format or as JSON.</summary>
 internal static class AccessLogFormatter
 {
+    /// <summary>Prefix of the Squid rule field on a line the policy would have denied but only reported.</summary>
+    public const string WouldDenyTag = "WOULD_DENY:";
+
     /// <summary>
     /// Squid's native format, <c>%ts.%03tu %6tr %>a %Ss/%03>Hs %&lt;st %rm %ru %[un %Sh/%&lt;a %mt</c>, followed by
-    /// the rule that decided and the error code: tools that read the first ten fields keep working.
+    /// the rule that decided and the error code: tools that read the first ten fields keep working. A request let
+    /// through although the policy would deny it (report mode) has <c>WOULD_DENY:</c> and the rule, or
+    /// <c>default</c>, as its rule field, so the line keeps its twelve fields.
     /// </summary>
     public static void WriteSquid(StringBuilder line, AccessLogEntry entry)
     {
@@ -44,7 +50,15 @@ internal static class AccessLogFormatter
         }
 
         line.Append(Token(MediaType(entry.ContentType))).Append(' ');
-        line.Append(Token(entry.Rule)).Append(' ');
+        if (string.Equals(entry.Decision, DecisionLabels.WouldDeny, StringComparison.Ordinal))
+        {
+            line.Append(WouldDenyTag).Append(Token(entry.Rule ?? DecisionLabels.DefaultRule)).Append(' ');
+        }
+        else
+        {
+            line.Append(Token(entry.Rule)).Append(' ');
+        }
+
         line.Append(ProxyErrorResponses.Code(entry.Error));
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using EgressLab.ProxyInstance.Admission;
 using EgressLab.ProxyInstance.Errors;
 using EgressLab.ProxyInstance.Targets;
 
@@ -115,7 +116,15 @@ internal static class AccessLogReader
         {
             rule = Unescape(fields[10]);
             var code = fields[11];
-            decision = fields.Skip(11).Any(IsWouldDenyMarker) ? LoggedDecision.WouldDeny
+            // Report mode writes the rule that would have denied as WOULD_DENY:rule, or WOULD_DENY:default.
+            var reported = rule is not null && rule.StartsWith(AccessLogFormatter.WouldDenyTag, StringComparison.Ordinal);
+            if (reported)
+            {
+                var wouldDeny = rule![AccessLogFormatter.WouldDenyTag.Length..];
+                rule = wouldDeny == DecisionLabels.DefaultRule ? null : wouldDeny;
+            }
+
+            decision = reported || fields.Skip(11).Any(IsWouldDenyMarker) ? LoggedDecision.WouldDeny
                 : code == AccessDeniedCode ? LoggedDecision.Denied
                 : BeforePolicyCodes.Contains(code) ? LoggedDecision.NotJudged
                 : LoggedDecision.Allowed;

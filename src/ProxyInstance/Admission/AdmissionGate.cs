@@ -38,7 +38,7 @@ internal readonly record struct AdmissionOutcome(
 {
     public bool IsAdmitted => Error == ProxyError.None;
 
-    /// <summary>The decision label of the access log and metrics: allow, deny, or none when the policy never ran.</summary>
+    /// <summary>The decision label of the access log and metrics: allow, deny, would_deny, or none when the policy never ran.</summary>
     public string DecisionLabel => DecisionLabels.Of(Decision);
 }
 
@@ -47,12 +47,16 @@ internal static class DecisionLabels
 {
     public const string Allow = "allow";
     public const string Deny = "deny";
+
+    /// <summary>The policy denies the request but only reports it (<see cref="PolicyMode.Report"/>): it went through.</summary>
+    public const string WouldDeny = "would_deny";
     public const string None = "none";
 
     /// <summary>The metrics' <c>rule</c> label when no rule matched and the default action decided.</summary>
     public const string DefaultRule = "default";
 
-    public static string Of(PolicyDecision? decision) => decision is null ? None : decision.IsAllowed ? Allow : Deny;
+    public static string Of(PolicyDecision? decision) =>
+        decision is null ? None : decision.WouldDeny ? WouldDeny : decision.IsAllowed ? Allow : Deny;
 
     public static string Kind(AdmissionPath path) => path == AdmissionPath.Tunnel ? "tunnel" : "http";
 }
@@ -60,7 +64,8 @@ internal static class DecisionLabels
 /// <summary>
 /// The one admission gate of both front-ends: the per-client rate limit, proxy authentication, the destination's
 /// canonical form (<see cref="EgressTarget"/>) and the policy, in that order, each request counted once in
-/// <c>proxy_requests_total</c>. Nothing here touches a socket or writes a response; the caller does, from the outcome.
+/// <c>proxy_requests_total</c>. A denial the policy only reports admits the request, counted as <c>would_deny</c>:
+/// the checks before the policy, and the SSRF guard and tunnel checks after it, are never report-only. Nothing here touches a socket or writes a response; the caller does, from the outcome.
 /// </summary>
 internal sealed class AdmissionGate(ClientLimits limits, ProxyMetrics metrics)
 {

@@ -54,7 +54,9 @@ internal sealed class AllowlistDiff(RuntimeSettings candidate)
         Judged++;
         var decision = AdmissionGate.Decide(candidate, client, request.User, request.Method, target);
         var before = request.WentThrough;
-        if (before == decision.IsAllowed)
+        // Judged as enforced: a candidate in report mode is being checked for what it would deny once it enforces.
+        var allowed = decision.Action == PolicyAction.Allow;
+        if (before == allowed)
         {
             if (before)
             {

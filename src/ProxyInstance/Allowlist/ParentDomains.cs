@@ -1,3 +1,5 @@
+using EgressLab.ProxyInstance.Configuration;
+
 namespace EgressLab.ProxyInstance.Allowlist;
 
 /// <summary>
@@ -5,10 +7,11 @@ namespace EgressLab.ProxyInstance.Allowlist;
 /// (its "site"), which no parent may go above.
 /// </summary>
 /// <remarks>
-/// The guess is deliberately conservative and needs no Public Suffix List: a site is the last two labels, or the
-/// last three under a two-letter country code whose second label is a common generic one (<c>example.co.uk</c>,
-/// <c>example.com.au</c>). It cannot know private suffixes such as a cloud provider's per-customer domains, so a
-/// suggestion is a starting point to review, never a rule to apply unread.
+/// The guess of a site is deliberately conservative: the last two labels, or the last three under a two-letter
+/// country code whose second label is a common generic one (<c>example.co.uk</c>, <c>example.com.au</c>). On top of
+/// it, no parent is ever a name the embedded Public Suffix List makes a public suffix (or whose children it makes
+/// suffixes), such as a cloud provider's per-customer domains. A suggestion is still a starting point to review,
+/// never a rule to apply unread.
 /// </remarks>
 internal static class ParentDomains
 {
@@ -27,12 +30,16 @@ internal static class ParentDomains
         return labels.Length <= keep ? name : string.Join('.', labels[^keep..]);
     }
 
-    /// <summary>Whether <c>.<paramref name="parent"/></c> stays at or below a registrable domain: two labels at least, three under a suffix such as co.uk.</summary>
+    /// <summary>
+    /// Whether <c>.<paramref name="parent"/></c> stays at or below a registrable domain: two labels at least, three under a
+    /// suffix such as co.uk, and never a name the Public Suffix List makes a suffix or a suffix's parent
+    /// (<c>s3.amazonaws.com</c>, <c>compute.amazonaws.com</c>), which the policy compiler would refuse.
+    /// </summary>
     public static bool MayBeParent(string parent)
     {
         ArgumentNullException.ThrowIfNull(parent);
         var labels = parent.Split('.');
-        return labels.Length >= SiteLabels(labels);
+        return labels.Length >= SiteLabels(labels) && !PublicSuffixList.Embedded.TryMatch(parent, out _);
     }
 
     /// <summary>

@@ -50,6 +50,14 @@ internal static class PolicyCompiler
                 $"'{options.OtherTunnelProtocols}' is not a valid choice; use 'Deny' (tunnels must carry TLS or HTTP/1.x) or 'Allow' (other protocols are relayed unchecked)"));
         }
 
+        var mode = PolicyMode.Enforce;
+        if (options.Mode is not null && !TryParseMode(options.Mode, out mode))
+        {
+            errors.Add(new(Join(sectionPath, "Mode"), ModeMessage(options.Mode)));
+        }
+
+        var reportSources = ParseCidrs(options.ReportSources, Join(sectionPath, "ReportSources"), errors);
+
         // Unlike rule conditions, an empty list here is the documented default: no exemptions.
         var allowedPrivate = options.AllowedPrivateDestinations is null
             ? []
@@ -72,7 +80,7 @@ internal static class PolicyCompiler
             return false;
         }
 
-        policy = new CompiledPolicy(rules, defaultAction, options.DenyPrivateDestinations ?? true, allowedPrivate, sniMode, otherProtocols);
+        policy = new CompiledPolicy(rules, defaultAction, options.DenyPrivateDestinations ?? true, allowedPrivate, sniMode, otherProtocols, mode, reportSources);
         return true;
     }
 
@@ -112,8 +120,29 @@ internal static class PolicyCompiler
             errors.Add(new(Join(path, "Action"), ActionMessage(options.Action)));
         }
 
+        PolicyMode? mode = null;
+        if (options.Mode is not null)
+        {
+            if (!TryParseMode(options.Mode, out var parsed))
+            {
+                errors.Add(new(Join(path, "Mode"), ModeMessage(options.Mode)));
+            }
+            else if (action == PolicyAction.Allow && options.Action is not null)
+            {
+                // An Allow rule lets requests through in either mode; a Mode there would suggest otherwise.
+                errors.Add(new(
+                    Join(path, "Mode"),
+                    "Mode applies to Deny rules only, and an Allow rule lets requests through in either mode; remove Mode from this rule, "
+                    + "and set Policy.Mode to 'Report' to see what the rest of the policy would deny"));
+            }
+            else
+            {
+                mode = parsed;
+            }
+        }
+
         var sources = ParseCidrs(options.Sources, Join(path, "Sources"), errors);
-        var domains = ParseDomains(options.Domains, Join(path, "Domains"), errors);
+        var domains = ParseDomains(options.Domains, Join(path, "Domains"), options.AllowPublicSuffixWildcards ?? false, errors);
         var destinationCidrs = ParseCidrs(options.DestinationCidrs, Join(path, "DestinationCidrs"), errors);
         var ports = ParsePorts(options.Ports, Join(path, "Ports"), errors);
         var methods = ParseMethods(options.Methods, Join(path, "Methods"), errors);
@@ -124,7 +153,7 @@ internal static class PolicyCompiler
             return null;
         }
 
-        return new CompiledRule(name!, action, sources, domains, destinationCidrs, ports, methods, users);
+        return new CompiledRule(name!, action, sources, domains, destinationCidrs, ports, methods, users, mode);
     }
 
     private static bool CheckList<T>([NotNullWhen(true)] List<T>? list, string path, List<ConfigError> errors)
@@ -168,7 +197,7 @@ internal static class PolicyCompiler
         return [.. networks];
     }
 
-    private static DomainSet? ParseDomains(List<string>? texts, string path, List<ConfigError> errors)
+    private static DomainSet? ParseDomains(List<string>? texts, string path, bool allowPrivateSuffixes, List<ConfigError> errors)
     {
         if (!CheckList(texts, path, errors))
         {
@@ -180,6 +209,11 @@ internal static class PolicyCompiler
         {
             if (DomainPattern.TryParse(texts[i], out var pattern, out var error))
             {
+                if (PublicSuffixError(texts[i], pattern, allowPrivateSuffixes) is { } suffixError)
+                {
+                    errors.Add(new(Join(path, i), suffixError));
+                }
+
                 patterns.Add(pattern);
             }
             else
@@ -189,6 +223,33 @@ internal static class PolicyCompiler
         }
 
         return new DomainSet(patterns);
+    }
+
+    /// <summary>
+    /// Says why a pattern that covers every name under a public suffix (<c>.co.uk</c>, <c>*.github.io</c>) is refused,
+    /// and what to write instead; null for any other pattern. An exact name is never refused: it is one host.
+    /// </summary>
+    private static string? PublicSuffixError(string text, DomainPattern pattern, bool allowPrivateSuffixes)
+    {
+        if (pattern.Kind == DomainPatternKind.Exact || !PublicSuffixList.Embedded.TryMatch(pattern.Name, out var match))
+        {
+            return null;
+        }
+
+        var list = $"the Public Suffix List of {PublicSuffixList.Embedded.Date}";
+        var under = match.Children
+            ? $"every name under '{pattern.Name}', where each name one level down ('{match.Suffix}') is a public suffix"
+            : $"every name registered under the public suffix '{pattern.Name}'";
+        var example = match.Children ? $"'.example.something.{pattern.Name}'" : $"'.example.{pattern.Name}'";
+        if (match.Section == PublicSuffixSection.Icann)
+        {
+            return $"'{text}' would allow {under} (ICANN section of {list}); list the registrable domains you mean, e.g. {example}";
+        }
+
+        return allowPrivateSuffixes
+            ? null
+            : $"'{text}' would allow {under}, where anyone can get a name (private section of {list}); "
+                + $"list the names you mean, e.g. {example}, or set AllowPublicSuffixWildcards: true on this rule if every one of them is meant";
     }
 
     private static List<int>? ParsePorts(List<int>? ports, string path, List<ConfigError> errors)
@@ -267,6 +328,21 @@ internal static class PolicyCompiler
     }
 
     private static string ActionMessage(string text) => $"'{text}' is not a valid action; use 'Allow' or 'Deny'";
+
+    private static bool TryParseMode(string text, out PolicyMode mode)
+    {
+        if (string.Equals(text, "Report", StringComparison.OrdinalIgnoreCase))
+        {
+            mode = PolicyMode.Report;
+            return true;
+        }
+
+        mode = PolicyMode.Enforce;
+        return string.Equals(text, "Enforce", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string ModeMessage(string text) =>
+        $"'{text}' is not a valid mode; use 'Enforce' (denials refuse the request) or 'Report' (denials are logged as would_deny and the request goes through)";
 
     private static bool TryParseSniMode(string text, out SniMode mode)
     {

@@ -61,6 +61,16 @@ internal sealed class PolicyOptions
 
     /// <summary>Rules, evaluated in order; the first that matches decides.</summary>
     public List<RuleOptions> Rules { get; set; } = [];
+
+    /// <summary>
+    /// <c>Enforce</c> or <c>Report</c>: whether denials (by rules without a <see cref="RuleOptions.Mode"/> of their own,
+    /// and by the default action) refuse the request or let it through and are recorded as <c>would_deny</c>. The
+    /// default is <c>Enforce</c>.
+    /// </summary>
+    public string? Mode { get; set; }
+
+    /// <summary>Client CIDRs whose denials are only reported, as under <see cref="Mode"/> <c>Report</c>. The default is none.</summary>
+    public List<string>? ReportSources { get; set; }
 }
 
 internal sealed class RuleOptions
@@ -88,6 +98,17 @@ internal sealed class RuleOptions
 
     /// <summary>Authenticated user names. Absent: anyone, authenticated or not.</summary>
     public List<string>? Users { get; set; }
+
+    /// <summary>
+    /// Allow <see cref="Domains"/> patterns such as <c>*.github.io</c> that cover every name under a suffix in the
+    /// private section of the Public Suffix List, where others register names. The default is <c>false</c>: such a
+    /// pattern is a configuration error. Patterns covering an ICANN suffix (<c>.com</c>, <c>*.co.uk</c>) are errors
+    /// whatever this says.
+    /// </summary>
+    public bool? AllowPublicSuffixWildcards { get; set; }
+
+    /// <summary><c>Enforce</c> or <c>Report</c>, for a Deny rule only. Absent: the policy's <see cref="PolicyOptions.Mode"/> and <see cref="PolicyOptions.ReportSources"/> decide.</summary>
+    public string? Mode { get; set; }
 }
 
 internal sealed class AccessLogOptions

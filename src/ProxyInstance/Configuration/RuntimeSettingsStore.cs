@@ -52,7 +52,7 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var policy = _current.Policy;
-        Log.PolicyInForce(_logger, _current.Source, policy.RuleCount, policy.DefaultDecision.Action, policy.DenyPrivateDestinations, policy.SniMode);
+        Log.PolicyInForce(_logger, _current.Source, policy.RuleCount, policy.DefaultDecision.Action, policy.Mode, policy.DenyPrivateDestinations, policy.SniMode);
         if (_source.FilePath is { } file)
         {
             Watch(file);
@@ -110,7 +110,7 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
 
             _current = next;
             _metrics.RecordReload(ok: true);
-            Log.Reloaded(_logger, _source.Describe(), trigger, next.Policy.RuleCount);
+            Log.Reloaded(_logger, _source.Describe(), trigger, next.Policy.RuleCount, next.Policy.Mode);
             Changed?.Invoke(next);
             return true;
         }
@@ -160,14 +160,14 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(100, LogLevel.Information, "Configuration reloaded from {Source} after {Trigger}: {RuleCount} rules in force")]
-        public static partial void Reloaded(ILogger logger, string source, string trigger, int ruleCount);
+        [LoggerMessage(100, LogLevel.Information, "Configuration reloaded from {Source} after {Trigger}: {RuleCount} rules in force, policy mode {Mode}")]
+        public static partial void Reloaded(ILogger logger, string source, string trigger, int ruleCount, PolicyMode mode);
 
         [LoggerMessage(101, LogLevel.Error, "Configuration from {Source} rejected after {Trigger}, the previous policy stays in force. {ErrorCount} problem(s): {Problems}")]
         public static partial void ReloadRejected(ILogger logger, string source, string trigger, int errorCount, string problems);
 
-        [LoggerMessage(103, LogLevel.Information, "Policy from {Source}: {RuleCount} rules, default action {DefaultAction}, private destinations denied: {DenyPrivate}, SNI check: {SniMode}")]
-        public static partial void PolicyInForce(ILogger logger, string source, int ruleCount, PolicyAction defaultAction, bool denyPrivate, SniMode sniMode);
+        [LoggerMessage(103, LogLevel.Information, "Policy from {Source}: {RuleCount} rules, default action {DefaultAction}, mode {Mode}, private destinations denied: {DenyPrivate}, SNI check: {SniMode}")]
+        public static partial void PolicyInForce(ILogger logger, string source, int ruleCount, PolicyAction defaultAction, PolicyMode mode, bool denyPrivate, SniMode sniMode);
 
         [LoggerMessage(102, LogLevel.Warning, "Setting {Setting} changed; it takes effect only after a restart")]
         public static partial void RestartRequired(ILogger logger, string setting);

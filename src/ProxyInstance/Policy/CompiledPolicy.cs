@@ -9,8 +9,11 @@ internal sealed class CompiledPolicy
     private static readonly PolicyDecision DefaultAllowDecision = new(PolicyAction.Allow, PolicyReason.DefaultAllow, null);
     private static readonly PolicyDecision DefaultDenyDecision = new(PolicyAction.Deny, PolicyReason.DefaultDeny, null);
 
+    private static readonly PolicyDecision ReportedDefaultDenyDecision = DefaultDenyDecision.AsReported();
+
     private readonly CompiledRule[] _rules;
     private readonly PolicyDecision _defaultDecision;
+    private readonly IPNetwork[]? _reportSources;
 
     internal CompiledPolicy(
         IEnumerable<CompiledRule> rules,
@@ -18,7 +21,9 @@ internal sealed class CompiledPolicy
         bool denyPrivateDestinations,
         IEnumerable<IPNetwork> allowedPrivateDestinations,
         SniMode sniMode,
-        PolicyAction otherTunnelProtocols = PolicyAction.Deny)
+        PolicyAction otherTunnelProtocols = PolicyAction.Deny,
+        PolicyMode mode = PolicyMode.Enforce,
+        IEnumerable<IPNetwork>? reportSources = null)
     {
         _rules = [.. rules];
         _defaultDecision = defaultAction == PolicyAction.Allow ? DefaultAllowDecision : DefaultDenyDecision;
@@ -26,7 +31,19 @@ internal sealed class CompiledPolicy
         AllowedPrivateDestinations = [.. allowedPrivateDestinations];
         SniMode = sniMode;
         OtherTunnelProtocols = otherTunnelProtocols;
+        Mode = mode;
+        _reportSources = reportSources is null ? null : [.. reportSources];
+        if (_reportSources is { Length: 0 })
+        {
+            _reportSources = null;
+        }
     }
+
+    /// <summary>Whether denials are enforced or only reported, for rules without a mode of their own and the default action.</summary>
+    public PolicyMode Mode { get; }
+
+    /// <summary>Clients whose denials are only reported, for rules without a mode of their own and the default action.</summary>
+    public IReadOnlyList<IPNetwork> ReportSources => _reportSources ?? [];
 
     /// <summary>Whether destinations with private, loopback, link-local and similar addresses are refused.</summary>
     public bool DenyPrivateDestinations { get; }
@@ -52,7 +69,8 @@ internal sealed class CompiledPolicy
     /// </summary>
     /// <remarks>
     /// The host is classified and normalised once here, not per rule. Allocation-free for ASCII names and for
-    /// rules without IP conditions; parsing an IP literal or encoding a Unicode name allocates.
+    /// rules without IP conditions; parsing an IP literal or encoding a Unicode name allocates. A denial that is only
+    /// reported (see <see cref="PolicyMode"/>) is a precomputed decision too.
     /// </remarks>
     public PolicyDecision Decide(in PolicyRequest request)
     {
@@ -62,10 +80,20 @@ internal sealed class CompiledPolicy
         {
             if (rule.Matches(request, destination))
             {
-                return rule.Decision;
+                return rule.Decision.IsAllowed || (rule.Mode ?? ModeFor(request.Client)) == PolicyMode.Enforce
+                    ? rule.Decision
+                    : rule.ReportedDecision;
             }
         }
 
-        return _defaultDecision;
+        return _defaultDecision.IsAllowed || ModeFor(request.Client) == PolicyMode.Enforce
+            ? _defaultDecision
+            : ReportedDefaultDenyDecision;
     }
+
+    // Consulted only for a denial, so the report sources cost nothing on the allowed path.
+    private PolicyMode ModeFor(IPAddress? client) =>
+        Mode == PolicyMode.Report || (_reportSources is not null && client is not null && CidrNotation.AnyContains(_reportSources, client))
+            ? PolicyMode.Report
+            : PolicyMode.Enforce;
 }

@@ -23,6 +23,7 @@ internal sealed class CompiledRule
     /// <param name="ports">Destination ports; <see langword="null"/> for 80 and 443 only.</param>
     /// <param name="methods">Upper-case methods; <see langword="null"/> for any method.</param>
     /// <param name="users">User names; <see langword="null"/> for anyone, authenticated or not.</param>
+    /// <param name="mode">Whether a denial by this rule is enforced or only reported; <see langword="null"/> to follow the policy's mode.</param>
     public CompiledRule(
         string name,
         PolicyAction action,
@@ -31,10 +32,13 @@ internal sealed class CompiledRule
         IPNetwork[]? destinationCidrs,
         IEnumerable<int>? ports,
         IEnumerable<string>? methods,
-        IEnumerable<string>? users)
+        IEnumerable<string>? users,
+        PolicyMode? mode = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         Decision = new PolicyDecision(action, action == PolicyAction.Allow ? PolicyReason.RuleAllow : PolicyReason.RuleDeny, name);
+        ReportedDecision = Decision.AsReported();
+        Mode = mode;
         _sources = sources;
         _domains = domains;
         _destinationCidrs = destinationCidrs;
@@ -55,6 +59,12 @@ internal sealed class CompiledRule
 
     /// <summary>The decision this rule yields; one instance, reused for every match.</summary>
     public PolicyDecision Decision { get; }
+
+    /// <summary>The decision when this rule's denial is only reported; the same instance as <see cref="Decision"/> for an Allow rule.</summary>
+    public PolicyDecision ReportedDecision { get; }
+
+    /// <summary>The rule's own mode, or <see langword="null"/> when it follows the policy's mode and report sources.</summary>
+    public PolicyMode? Mode { get; }
 
     /// <summary>Whether every condition of the rule holds for the request.</summary>
     public bool Matches(in PolicyRequest request, Destination destination) =>

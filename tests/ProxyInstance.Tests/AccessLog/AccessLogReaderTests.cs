@@ -1,5 +1,6 @@
 using System.Net;
 using EgressLab.ProxyInstance.AccessLog;
+using EgressLab.ProxyInstance.Admission;
 using EgressLab.ProxyInstance.Configuration;
 using EgressLab.ProxyInstance.Errors;
 
@@ -132,6 +133,25 @@ public sealed class AccessLogReaderTests
             Assert.True(AccessLogReader.TryParse(AccessLogFormatter.Format(entry, format), out var request, out var error), error);
             Assert.Equal(LoggedDecision.Denied, request.Decision);
             Assert.Equal("denied.example.net:443", request.Target?.ToString());
+        }
+    }
+
+    [Theory]
+    [InlineData("trial-block", "trial-block")]
+    [InlineData(null, null)]
+    public void TryParse_WouldDenyTheFormatterWrites_WentThroughWithTheRuleThatWouldHaveDenied(string? rule, string? expectedRule)
+    {
+        var entry = AccessLogEntry.ForTunnel(DateTimeOffset.UnixEpoch, 0, IPAddress.Loopback, "trial.example.net:443");
+        entry.Status = 200;
+        entry.Decision = DecisionLabels.WouldDeny;
+        entry.Rule = rule;
+
+        foreach (var format in new[] { AccessLogFormat.Squid, AccessLogFormat.Json })
+        {
+            Assert.True(AccessLogReader.TryParse(AccessLogFormatter.Format(entry, format), out var request, out var error), error);
+            Assert.Equal(LoggedDecision.WouldDeny, request.Decision);
+            Assert.True(request.WentThrough);
+            Assert.Equal(expectedRule, request.Rule);
         }
     }
 

@@ -119,7 +119,9 @@ public sealed class AllowlistCommandTests : IDisposable
 
         Assert.True(code == 0, error);
         AssertAllowsEveryRequest(WriteFile("suggested.json", output), lines);
-        Assert.Contains("\".us-east-1.amazonaws.com\"", output, StringComparison.Ordinal);
+        // us-east-1.amazonaws.com is a public suffix (customers' names sit under it): its services stay exact names.
+        Assert.DoesNotContain("\".us-east-1.amazonaws.com\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"sts.us-east-1.amazonaws.com\"", output, StringComparison.Ordinal);
         Assert.Contains("\"2001:db8::5/128\"", output, StringComparison.Ordinal);
     }
 
@@ -259,6 +261,18 @@ public sealed class AllowlistCommandTests : IDisposable
         Assert.Matches(@"^\s+1\s+www\.example\.net:80\s+GET\s+10\.0\.0\.3\s+default action \(DefaultDeny\)$", lines[3]);
         Assert.Equal(4, lines.Length);
         Assert.Contains("6 request(s) judged", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Diff_CandidateInReportMode_IsJudgedAsItWillEnforce()
+    {
+        var candidate = File.ReadAllText(Candidate()).Replace("\"DefaultAction\": \"Deny\",", "\"DefaultAction\": \"Deny\", \"Mode\": \"Report\",", StringComparison.Ordinal);
+        Assert.Contains("\"Mode\": \"Report\"", candidate, StringComparison.Ordinal);
+
+        var (code, output, _) = Run(["diff", "--config", WriteFile("report-candidate.json", candidate), "--from", DiffLog()]);
+
+        Assert.Equal(1, code);
+        Assert.Contains("would deny 3 logged request(s) that went through", output, StringComparison.Ordinal);
     }
 
     [Fact]

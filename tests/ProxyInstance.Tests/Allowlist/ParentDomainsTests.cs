@@ -25,10 +25,23 @@ public sealed class ParentDomainsTests
     [Fact]
     public void Collapse_SiblingsDeeperDown_StopAtTheirOwnParent()
     {
-        var patterns = ParentDomains.Collapse(["s3.us-east-1.amazonaws.com", "sts.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"], siblings: 3);
+        var patterns = ParentDomains.Collapse(["a.api.example.com", "b.api.example.com", "c.api.example.com", "x.cdn.example.com"], siblings: 3);
 
-        Assert.Equal(".us-east-1.amazonaws.com", patterns["sts.us-east-1.amazonaws.com"]);
-        Assert.Equal("s3.eu-west-1.amazonaws.com", patterns["s3.eu-west-1.amazonaws.com"]);
+        Assert.Equal(".api.example.com", patterns["b.api.example.com"]);
+        Assert.Equal("x.cdn.example.com", patterns["x.cdn.example.com"]);
+    }
+
+    [Fact]
+    public void Collapse_SiblingsUnderAPublicSuffix_StayExactNames()
+    {
+        // s3.amazonaws.com is a public suffix: each bucket name below it is someone else's.
+        string[] buckets = ["one.s3.amazonaws.com", "two.s3.amazonaws.com", "three.s3.amazonaws.com"];
+
+        var patterns = ParentDomains.Collapse(buckets, siblings: 3);
+
+        Assert.All(buckets, n => Assert.Equal(n, patterns[n]));
+        Assert.False(ParentDomains.MayBeParent("s3.amazonaws.com"));
+        Assert.True(ParentDomains.MayBeParent("example.com"));
     }
 
     [Fact]

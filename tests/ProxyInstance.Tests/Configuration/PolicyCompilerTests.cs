@@ -237,6 +237,117 @@ public sealed class PolicyCompilerTests
         Assert.Contains("RFC 9110", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Report", "Report")]
+    [InlineData("report", "Report")]
+    [InlineData("ENFORCE", "Enforce")]
+    public void TryCompile_Mode_IsCaseInsensitive(string text, string expected)
+    {
+        var policy = CompileOrFail(new PolicyOptions { Mode = text });
+
+        Assert.Equal(Enum.Parse<PolicyMode>(expected), policy.Mode);
+    }
+
+    [Fact]
+    public void TryCompile_BadModesAndReportSources_EveryProblemWithItsPathAndAFix()
+    {
+        var errors = CompileErrors(new PolicyOptions
+        {
+            Mode = "Audit",
+            ReportSources = ["10.1.2.3/16"],
+            Rules =
+            [
+                new RuleOptions { Name = "allow-with-mode", Action = "Allow", Mode = "Report" },
+                new RuleOptions { Name = "deny-bad-mode", Action = "Deny", Mode = "Alert" },
+            ],
+        });
+
+        Assert.Collection(
+            errors,
+            e =>
+            {
+                Assert.Equal("Proxy:Policy:Mode", e.Path);
+                Assert.Contains("'Audit' is not a valid mode; use 'Enforce'", e.Message, StringComparison.Ordinal);
+            },
+            e => Assert.Equal("Proxy:Policy:ReportSources:0", e.Path),
+            e =>
+            {
+                Assert.Equal("Proxy:Policy:Rules:0:Mode", e.Path);
+                Assert.Contains("Mode applies to Deny rules only", e.Message, StringComparison.Ordinal);
+                Assert.Contains("Policy.Mode to 'Report'", e.Message, StringComparison.Ordinal);
+            },
+            e => Assert.Equal("Proxy:Policy:Rules:1:Mode", e.Path));
+    }
+
+    [Fact]
+    public void TryCompile_EmptyReportSources_IsAmbiguousLikeAnyEmptyList()
+    {
+        var error = Assert.Single(CompileErrors(new PolicyOptions { ReportSources = [] }));
+
+        Assert.Equal("Proxy:Policy:ReportSources", error.Path);
+    }
+
+    [Theory]
+    [InlineData(".com", "every name registered under the public suffix 'com' (ICANN section")]
+    [InlineData("*.co.uk", "every name registered under the public suffix 'co.uk' (ICANN section")]
+    [InlineData(".er", "every name under 'er', where each name one level down ('*.er') is a public suffix (ICANN section")]
+    [InlineData(".foo.ck", "the public suffix 'foo.ck' (ICANN section")]
+    [InlineData("*.github.io", "every name registered under the public suffix 'github.io', where anyone can get a name (private section")]
+    [InlineData(".s3.amazonaws.com", "the public suffix 's3.amazonaws.com', where anyone can get a name (private section")]
+    [InlineData(".compute.amazonaws.com", "('*.compute.amazonaws.com') is a public suffix, where anyone can get a name (private section")]
+    public void TryCompile_PatternCoveringAPublicSuffix_IsAnErrorSayingWhyAndWhatToWrite(string pattern, string why)
+    {
+        var error = Assert.Single(CompileErrors(new PolicyOptions
+        {
+            Rules = [new RuleOptions { Name = "wide", Action = "Allow", Domains = ["www.example.com", pattern] }],
+        }));
+
+        Assert.Equal("Proxy:Policy:Rules:0:Domains:1", error.Path);
+        Assert.StartsWith($"'{pattern}' would allow ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+        Assert.Contains($"the Public Suffix List of {PublicSuffixList.Embedded.Date}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("e.g. '.example.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(".amazonaws.com")]
+    [InlineData("*.amazonaws.com")]
+    [InlineData(".example.co.uk")]
+    [InlineData("*.example.github.io")]
+    [InlineData(".my-bucket.s3.amazonaws.com")]
+    [InlineData(".www.ck")]
+    [InlineData(".internal")]
+    // An exact name is one host, even when it is a public suffix (S3's path-style endpoint, for one).
+    [InlineData("s3.amazonaws.com")]
+    [InlineData("github.io")]
+    [InlineData("co.uk")]
+    public void TryCompile_PatternBelowOrExactlyAtASuffix_IsAccepted(string pattern)
+    {
+        var policy = CompileOrFail(new PolicyOptions
+        {
+            Rules = [new RuleOptions { Name = "narrow", Action = "Allow", Domains = [pattern] }],
+        });
+
+        Assert.Equal(1, policy.RuleCount);
+    }
+
+    [Fact]
+    public void TryCompile_AllowPublicSuffixWildcards_AdmitsPrivateSuffixesButNeverIcannOnes()
+    {
+        var errors = CompileErrors(new PolicyOptions
+        {
+            Rules =
+            [
+                new RuleOptions { Name = "pages", Action = "Allow", Domains = ["*.github.io", ".s3.amazonaws.com"], AllowPublicSuffixWildcards = true },
+                new RuleOptions { Name = "uk", Action = "Allow", Domains = [".co.uk"], AllowPublicSuffixWildcards = true },
+            ],
+        });
+
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:Policy:Rules:1:Domains:0", error.Path);
+        Assert.Contains("ICANN section", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TryCompile_EmptySectionPath_PathsStartAtKey()
     {

@@ -17,13 +17,13 @@ public sealed class ReloadTests
         ["Rules"] = new JsonArray(new JsonObject { ["Name"] = $"{action.ToLowerInvariant()}-origin", ["Action"] = action, ["Ports"] = new JsonArray(port) }),
     };
 
-    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string url)
+    internal static async Task<HttpStatusCode> StatusAsync(HttpClient client, string url)
     {
         using var response = await client.GetAsync(url, Token);
         return response.StatusCode;
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (!await condition())
@@ -33,7 +33,7 @@ public sealed class ReloadTests
         }
     }
 
-    private static Task<ProxyServer> StartWithLogsAsync(JsonObject policy, CapturingLoggerProvider logs) =>
+    internal static Task<ProxyServer> StartWithLogsAsync(JsonObject policy, CapturingLoggerProvider logs) =>
         ProxyServer.StartAsync(ProxyServer.Config(policy), services =>
         {
             new TestNetwork().Register(services);
@@ -132,6 +132,25 @@ public sealed class ReloadTests
         Assert.Contains(rejections, m => m.Contains("not valid JSON", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, url));
         Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(client, "http://www.example.com:81/"));
+    }
+
+    [Fact]
+    public async Task Reload_WildcardOverAPublicSuffix_IsRefusedAndPreviousPolicyStays()
+    {
+        await using var origin = await OriginServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var proxy = await StartWithLogsAsync(OnlyPort(origin.Port, "Allow"), logs);
+        using var client = proxy.CreateClient();
+        var url = $"http://www.example.com:{origin.Port}/";
+
+        await proxy.RewriteConfigAsync(ProxyServer.Config(new JsonObject
+        {
+            ["Rules"] = new JsonArray(new JsonObject { ["Name"] = "uk", ["Action"] = "Deny", ["Domains"] = new JsonArray(".co.uk") }),
+        }));
+
+        await WaitUntilAsync(() => Task.FromResult(logs.Messages.Any(m => m.Contains("rejected", StringComparison.Ordinal))), "the rejection to be logged");
+        Assert.Contains(logs.Messages, m => m.Contains("$.Proxy.Policy.Rules[0].Domains[0]: '.co.uk' would allow every name registered under the public suffix 'co.uk'", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, url));
     }
 
     [Fact]

@@ -44,6 +44,24 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task CheckConfig_WildcardOverAPublicSuffix_SaysWhyAndWhatToWriteInstead()
+    {
+        var path = WriteConfig("""
+            { "Proxy": { "Policy": { "Rules": [
+                { "Name": "uk", "Action": "Allow", "Domains": [ ".co.uk", ".example.co.uk", ".amazonaws.com" ] } ] } } }
+            """);
+        await using var process = ProxyProcess.Start(["--check-config", path]);
+
+        Assert.Equal(1, await process.WaitForExitAsync(ExitTimeout));
+        Assert.Contains("1 problem(s)", process.Stderr, StringComparison.Ordinal);
+        Assert.Contains(
+            "$.Proxy.Policy.Rules[0].Domains[0]: '.co.uk' would allow every name registered under the public suffix 'co.uk'",
+            process.Stderr,
+            StringComparison.Ordinal);
+        Assert.Contains("list the registrable domains you mean, e.g. '.example.co.uk'", process.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_InvalidConfig_RefusesToStart()
     {
         var path = WriteConfig("""{ "Proxy": { "Listen": [ "127.0.0.1:3128" ], "Policy": { "DefaultAction": "Perhaps" } } }""");

@@ -251,7 +251,7 @@ public sealed class TunnelTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static async Task TlsHandshakeAsync(Stream stream, string targetHost)
+    internal static async Task TlsHandshakeAsync(Stream stream, string targetHost)
     {
         var tls = new SslStream(stream, leaveInnerStreamOpen: true);
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
