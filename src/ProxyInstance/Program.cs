@@ -18,15 +18,9 @@ internal static class Program
                 return 2;
         }
 
-        var source = new ConfigSource(command.ConfigPath);
-        var loaded = ConfigLoader.Load(source);
-        var errors = new List<ConfigError>(loaded.Errors);
-        RuntimeSettings? settings = null;
-        if (loaded.Options is { } options)
-        {
-            RuntimeSettings.TryCreate(options, source.Describe(), null, errors, out settings);
-        }
-
+        var loaded = await SettingsLoader.LoadAsync(new ConfigSource(command.ConfigPath), policySource => new SsmPolicyParameterClient(policySource),
+            CancellationToken.None).ConfigureAwait(false);
+        var (settings, source, errors) = (loaded.Settings, loaded.Source, loaded.Errors);
         if (settings is null)
         {
             await Console.Error.WriteLineAsync($"{source.Describe()}: {errors.Count} problem(s); the proxy {(command.Kind == CommandKind.CheckConfig ? "would refuse to start" : "refuses to start")}:").ConfigureAwait(false);
