@@ -182,113 +182,130 @@ public sealed class PolicySourceTests
         }
     }
 
-    private static Task<ProxyServer> StartProxyAsync(SsmStandIn ssm, FakeTimeProvider time, CapturingLoggerProvider logs)
+    /// <summary>The proxy on a policy from the stand-in, with an origin, a clock the test moves, and its logs.</summary>
+    private sealed class ParameterProxy : IAsyncDisposable
     {
-        var config = ProxyServer.Config(new JsonObject(), customize: proxy =>
+        private ParameterProxy(OriginServer origin, SsmStandIn ssm, ProxyServer proxy, FakeTimeProvider time, CapturingLoggerProvider logs)
         {
-            proxy.Remove("Policy");
-            proxy["PolicySource"] = new JsonObject { ["SsmParameter"] = Parameter, ["Region"] = "eu-west-1", ["Endpoint"] = ssm.Endpoint.ToString() };
-        });
-        return ProxyServer.StartAsync(config, services =>
-        {
-            new TestNetwork().Register(services);
-            services.AddSingleton<ILoggerProvider>(logs);
-            services.AddSingleton<TimeProvider>(time);
-            services.AddSingleton<IPolicyParameterClient>(_ =>
-                new SsmPolicyParameterClient(new PolicySourceSettings(Parameter, "eu-west-1", PolicySourceSettings.DefaultPollInterval, ssm.Endpoint), FakeCredentials));
-        }, StandInClients);
-    }
-
-    /// <summary>Moves the proxy's clock a poll interval on until <paramref name="condition"/> holds (the poller may not have armed its timer yet).</summary>
-    private static async Task PollUntilAsync(FakeTimeProvider time, Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            time.Advance(TimeSpan.FromMinutes(2));
-            await Task.Delay(50, Token);
+            (Origin, Ssm, Proxy, Time, Logs) = (origin, ssm, proxy, time, logs);
+            Client = proxy.CreateClient();
         }
-    }
 
-    private static async Task<PrometheusText> MetricsAsync(ProxyServer proxy)
-    {
-        using var admin = new HttpClient();
-        return PrometheusText.Parse(await admin.GetStringAsync($"http://{proxy.AdminEndPoint}/metrics", Token));
+        public OriginServer Origin { get; }
+        public SsmStandIn Ssm { get; }
+        public ProxyServer Proxy { get; }
+        public FakeTimeProvider Time { get; }
+        public CapturingLoggerProvider Logs { get; }
+        public HttpClient Client { get; }
+        public string Url => $"http://www.example.com:{Origin.Port}/";
+        public RuntimeSettingsStore Store => Proxy.Services.GetRequiredService<RuntimeSettingsStore>();
+
+        /// <summary>Starts with version 1 of the parameter holding <paramref name="policy"/> for the origin's port.</summary>
+        public static async Task<ParameterProxy> StartAsync(Func<int, JsonObject> policy)
+        {
+            var origin = await OriginServer.StartAsync();
+            var ssm = await SsmStandIn.StartAsync(Parameter);
+            ssm.Put(policy(origin.Port).ToJsonString());
+            var time = new FakeTimeProvider();
+            var logs = new CapturingLoggerProvider();
+            var config = ProxyServer.Config(new JsonObject(), customize: proxy =>
+            {
+                proxy.Remove("Policy");
+                proxy["PolicySource"] = new JsonObject { ["SsmParameter"] = Parameter, ["Region"] = "eu-west-1", ["Endpoint"] = ssm.Endpoint.ToString() };
+            });
+            var server = await ProxyServer.StartAsync(config, services =>
+            {
+                new TestNetwork().Register(services);
+                services.AddSingleton<ILoggerProvider>(logs);
+                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton<IPolicyParameterClient>(_ =>
+                    new SsmPolicyParameterClient(new PolicySourceSettings(Parameter, "eu-west-1", PolicySourceSettings.DefaultPollInterval, ssm.Endpoint), FakeCredentials));
+            }, StandInClients);
+            return new ParameterProxy(origin, ssm, server, time, logs);
+        }
+
+        public async Task<HttpStatusCode> StatusAsync()
+        {
+            using var response = await Client.GetAsync(Url, Token);
+            return response.StatusCode;
+        }
+
+        public async Task<PrometheusText> MetricsAsync()
+        {
+            using var admin = new HttpClient();
+            return PrometheusText.Parse(await admin.GetStringAsync($"http://{Proxy.AdminEndPoint}/metrics", Token));
+        }
+
+        /// <summary>Moves the proxy's clock on until <paramref name="condition"/> holds (the poller may not have armed its timer yet).</summary>
+        public async Task PollUntilAsync(Func<Task<bool>> condition, string what)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (!await condition())
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+                Time.Advance(TimeSpan.FromMinutes(2));
+                await Task.Delay(50, Token);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Proxy.DisposeAsync();
+            await Ssm.DisposeAsync();
+            await Origin.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task NewParameterVersion_RequestDeniedBeforeIsAllowedAfter()
     {
-        await using var origin = await OriginServer.StartAsync();
-        await using var ssm = await SsmStandIn.StartAsync(Parameter);
-        ssm.Put(DenyPort(origin.Port).ToJsonString());
-        var time = new FakeTimeProvider();
-        var logs = new CapturingLoggerProvider();
-        await using var proxy = await StartProxyAsync(ssm, time, logs);
-        using var client = proxy.CreateClient();
-        var url = $"http://www.example.com:{origin.Port}/";
-        using (var denied = await client.GetAsync(url, Token))
-        {
-            Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
-        }
+        await using var lab = await ParameterProxy.StartAsync(DenyPort);
+        Assert.Equal(HttpStatusCode.Forbidden, await lab.StatusAsync());
 
-        ssm.Put(AllowPort(origin.Port).ToJsonString());
+        lab.Ssm.Put(AllowPort(lab.Origin.Port).ToJsonString());
 
-        await PollUntilAsync(time, async () => (await client.GetAsync(url, Token)).StatusCode == HttpStatusCode.OK, "the new version");
-        Assert.Contains(logs.Messages, m => m.Contains("with the policy from SSM parameter '/egress/proxy/policy' version 2 after a new version of SSM parameter", StringComparison.Ordinal));
-        var metrics = await MetricsAsync(proxy);
+        await lab.PollUntilAsync(async () => await lab.StatusAsync() == HttpStatusCode.OK, "the new version");
+        Assert.Contains(lab.Logs.Messages, m => m.Contains("with the policy from SSM parameter '/egress/proxy/policy' version 2 after a new version of SSM parameter", StringComparison.Ordinal));
+        var metrics = await lab.MetricsAsync();
         Assert.Equal(1, metrics.Value("proxy_config_reloads_total", ("result", "success"), ("source", "ssm")));
         Assert.Equal(1, metrics.Value("proxy_policy_parameter_polls_total", ("result", "changed")));
-        Assert.All(ssm.Requests, r => Assert.True(r.WithDecryption));
+        Assert.All(lab.Ssm.Requests, r => Assert.True(r.WithDecryption));
     }
 
     [Fact]
     public async Task InvalidParameterVersion_RefusedLoggedAndCountedOnceAndThePolicyInForceStays()
     {
-        await using var origin = await OriginServer.StartAsync();
-        await using var ssm = await SsmStandIn.StartAsync(Parameter);
-        ssm.Put(AllowPort(origin.Port).ToJsonString());
-        var time = new FakeTimeProvider();
-        var logs = new CapturingLoggerProvider();
-        await using var proxy = await StartProxyAsync(ssm, time, logs);
-        using var client = proxy.CreateClient();
-        var url = $"http://www.example.com:{origin.Port}/";
+        await using var lab = await ParameterProxy.StartAsync(AllowPort);
 
-        ssm.Put("""{ "DefaultAction": "Allow", "Rules": [ { "Name": "bad", "Action": "Deny", "Domains": [ "a.*.com" ] } ] }""");
-        await PollUntilAsync(time, () => Task.FromResult(ssm.Requests.Count >= 4), "several polls of the bad version");
+        lab.Ssm.Put("""{ "DefaultAction": "Allow", "Rules": [ { "Name": "bad", "Action": "Deny", "Domains": [ "a.*.com" ] } ] }""");
+        await lab.PollUntilAsync(() => Task.FromResult(lab.Ssm.Requests.Count >= 4), "several polls of the bad version");
 
-        var rejection = Assert.Single(logs.Messages, m => m.Contains("rejected", StringComparison.Ordinal));
+        var rejection = Assert.Single(lab.Logs.Messages, m => m.Contains("rejected", StringComparison.Ordinal));
         Assert.Contains("SSM parameter '/egress/proxy/policy' version 2", rejection, StringComparison.Ordinal);
         Assert.Contains("the previous policy stays in force", rejection, StringComparison.Ordinal);
         Assert.Contains("$.Proxy.Policy.Rules[0].Domains[0]", rejection, StringComparison.Ordinal);
-        var metrics = await MetricsAsync(proxy);
+        var metrics = await lab.MetricsAsync();
         Assert.Equal(1, metrics.Value("proxy_config_reloads_total", ("result", "failure"), ("source", "ssm")));
         Assert.True(metrics.Value("proxy_policy_parameter_polls_total", ("result", "unchanged")) >= 2);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(url, Token)).StatusCode);
-        Assert.Equal(1, proxy.Services.GetRequiredService<RuntimeSettingsStore>().PolicyDocument?.Version);
+        Assert.Equal(HttpStatusCode.OK, await lab.StatusAsync());
+        Assert.Equal(1, lab.Store.PolicyDocument?.Version);
     }
 
     [Fact]
     public async Task ConfigFileReload_KeepsThePolicyFromTheParameter()
     {
-        await using var origin = await OriginServer.StartAsync();
-        await using var ssm = await SsmStandIn.StartAsync(Parameter);
-        ssm.Put(AllowPort(origin.Port).ToJsonString());
-        var time = new FakeTimeProvider();
-        var logs = new CapturingLoggerProvider();
-        await using var proxy = await StartProxyAsync(ssm, time, logs);
-        using var client = proxy.CreateClient();
+        await using var lab = await ParameterProxy.StartAsync(AllowPort);
 
-        var config = JsonNode.Parse(await File.ReadAllTextAsync(proxy.ConfigPath, Token))!.AsObject();
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(lab.Proxy.ConfigPath, Token))!.AsObject();
         config["Proxy"]!["Headers"] = new JsonObject { ["AddVia"] = true };
-        await proxy.RewriteConfigAsync(config);
+        await lab.Proxy.RewriteConfigAsync(config);
 
-        await PollUntilAsync(time, () => Task.FromResult(logs.Messages.Any(m => m.Contains("Configuration reloaded", StringComparison.Ordinal))), "the file reload");
-        var store = proxy.Services.GetRequiredService<RuntimeSettingsStore>();
-        Assert.True(store.Current.AddVia);
-        Assert.Equal(1, store.Current.Policy.RuleCount);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"http://www.example.com:{origin.Port}/", Token)).StatusCode);
+        await lab.PollUntilAsync(() => Task.FromResult(lab.Logs.Messages.Any(m => m.Contains("Configuration reloaded", StringComparison.Ordinal))), "the file reload");
+        Assert.True(lab.Store.Current.AddVia);
+        Assert.Equal(1, lab.Store.Current.Policy.RuleCount);
+        Assert.Equal(HttpStatusCode.OK, await lab.StatusAsync());
+        Assert.Equal(1, lab.Store.PolicyDocument?.Version);
     }
 
     [Theory]
