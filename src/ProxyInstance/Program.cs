@@ -21,9 +21,9 @@ internal static class Program
                 return AllowlistCommand.Run(command.Allowlist!, new CommandConsole(Console.In, Console.Out, Console.Error), TimeProvider.System);
         }
 
-        var source = new ConfigSource(command.ConfigPath);
-        var errors = new List<ConfigError>();
-        var settings = ConfigCheck.Load(source, errors, out var loaded);
+        var loaded = await SettingsLoader.LoadAsync(new ConfigSource(command.ConfigPath), policySource => new SsmPolicyParameterClient(policySource),
+            CancellationToken.None).ConfigureAwait(false);
+        var (settings, source, errors) = (loaded.Settings, loaded.Source, loaded.Errors);
         if (settings is null)
         {
             ConfigCheck.WriteProblems(Console.Error, source, errors, $"the proxy {(command.Kind == CommandKind.CheckConfig ? "would refuse to start" : "refuses to start")}");

@@ -73,7 +73,14 @@ internal sealed class ProxyServer : IAsyncDisposable
 
     public static Task<ProxyServer> StartAsync(JsonObject config, TestNetwork network) => StartAsync(config, network.Register);
 
-    public static async Task<ProxyServer> StartAsync(JsonObject config, Action<IServiceCollection> services)
+    public static Task<ProxyServer> StartAsync(JsonObject config, Action<IServiceCollection> services) => StartAsync(config, services, null);
+
+    /// <summary>
+    /// Starts the proxy; when the config's <c>PolicySource</c> names a parameter, <paramref name="policyClients"/> reads it
+    /// at start-up, as the proxy's own start-up does.
+    /// </summary>
+    public static async Task<ProxyServer> StartAsync(JsonObject config, Action<IServiceCollection> services,
+        Func<PolicySourceSettings, IPolicyParameterClient>? policyClients)
     {
         var directory = Path.Combine(Path.GetTempPath(), "egress-proxy-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -92,16 +99,11 @@ internal sealed class ProxyServer : IAsyncDisposable
         await File.WriteAllTextAsync(configPath, config.ToJsonString(), TestContext.Current.CancellationToken);
 
         var source = new ConfigSource(configPath, UseEnvironment: false);
-        var loaded = ConfigLoader.Load(source);
-        var errors = new List<ConfigError>(loaded.Errors);
-        RuntimeSettings? settings = null;
-        if (loaded.Options is not null)
-        {
-            RuntimeSettings.TryCreate(loaded.Options, source.Describe(), null, errors, out settings);
-        }
-
-        Assert.True(settings is not null, "test config rejected: " + string.Join("; ", errors));
-        var app = ProxyApplication.Build(settings!, source, loaded.Configuration, services);
+        var loaded = policyClients is null
+            ? SettingsLoader.Load(source)
+            : await SettingsLoader.LoadAsync(source, policyClients, TestContext.Current.CancellationToken);
+        Assert.True(loaded.Settings is not null, "test config rejected: " + string.Join("; ", loaded.Errors));
+        var app = ProxyApplication.Build(loaded.Settings!, loaded.Source, loaded.Configuration, services);
         await app.StartAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30));
         return new ProxyServer(app, directory, configPath, accessLog);
     }

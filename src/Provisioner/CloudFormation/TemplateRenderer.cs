@@ -30,6 +30,7 @@ internal sealed class TemplateRenderer
         public const string ProxyPackageUrl = "ProxyPackageUrl";
         public const string ProxyPackageSha256 = "ProxyPackageSha256";
         public const string ProxyFleetSize = "ProxyFleetSize";
+        public const string ProxyPolicySource = "ProxyPolicySource";
     }
 
     /// <summary>The template's conditions.</summary>
@@ -38,7 +39,22 @@ internal sealed class TemplateRenderer
         public const string HasKeyName = "HasKeyName";
         public const string SingleProxy = "SingleProxy";
         public const string ProxyFleet = "ProxyFleet";
+        public const string PolicyFromSsm = "PolicyFromSsm";
     }
+
+    /// <summary><see cref="Parameters.ProxyPolicySource"/>'s values: the policy in the proxy's file, or in an SSM parameter.</summary>
+    public static class PolicySources
+    {
+        public const string File = "File";
+        public const string SsmParameter = "SsmParameter";
+    }
+
+    /// <summary>The policy parameter's name. It starts with <c>/egress-lab</c> because names may not begin with <c>aws</c>
+    /// or <c>ssm</c>, which a stack name could.</summary>
+    public const string PolicyParameterName = "/egress-lab/${AWS::StackName}/proxy-policy";
+
+    /// <summary>The logical id of the policy parameter.</summary>
+    public const string PolicyParameterId = "ProxyPolicyParameter";
 
     /// <summary>The Amazon Linux 2023 image, through the public SSM parameter that always names the current one.</summary>
     public const string AmiParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
@@ -211,6 +227,13 @@ internal sealed class TemplateRenderer
             ["MaxValue"] = 20,
             ["Description"] = "How many proxy instances. 1: one instance at the proxy's address. Above 1: an Auto Scaling group behind an internal Network Load Balancer at that same address, health-checked on the admin /readyz.",
         };
+        parameters[Parameters.ProxyPolicySource] = new JsonObject
+        {
+            ["Type"] = "String",
+            ["Default"] = PolicySources.File,
+            ["AllowedValues"] = new JsonArray(PolicySources.File, PolicySources.SsmParameter),
+            ["Description"] = "Where the proxy reads its policy. File: from its configuration file, changed by replacing the instance. SsmParameter: from an SSM parameter the stack creates (String, holding the same policy to start with); the proxy polls it every minute and applies each new version, so the allowlist can change without touching the instances.",
+        };
         return parameters;
     }
 
@@ -233,6 +256,7 @@ internal sealed class TemplateRenderer
         {
             conditions[Conditions.SingleProxy] = Intrinsics.Equals(Ref(Parameters.ProxyFleetSize), "1");
             conditions[Conditions.ProxyFleet] = Not(Condition(Conditions.SingleProxy));
+            conditions[Conditions.PolicyFromSsm] = Intrinsics.Equals(Ref(Parameters.ProxyPolicySource), PolicySources.SsmParameter);
         }
 
         return conditions;
@@ -428,11 +452,35 @@ internal sealed class TemplateRenderer
         }
     }
 
-    private void AddInstanceProfile()
-    {
-        _resources["InstanceRole"] = Resource("AWS::IAM::Role", new JsonObject
+    private void AddInstanceProfile() => AddInstanceProfile("InstanceRole", "InstanceProfile", "instance-role",
+        "Lets the egress lab's instances register with SSM, so Session Manager reaches them without SSH keys or open ports.", null);
+
+    /// <summary>
+    /// The proxy's own role: Session Manager as every instance has, and, when the policy comes from the SSM parameter,
+    /// <c>ssm:GetParameter</c> on that one parameter. No <c>kms:Decrypt</c>: CloudFormation creates only String parameters.
+    /// </summary>
+    private void AddProxyInstanceProfile() => AddInstanceProfile("ProxyInstanceRole", "ProxyInstanceProfile", "proxy-instance-role",
+        "Lets the proxy instances register with SSM for Session Manager and, when ProxyPolicySource is SsmParameter, read their policy parameter.",
+        If(Conditions.PolicyFromSsm, new JsonArray(new JsonObject
         {
-            ["Description"] = "Lets the egress lab's instances register with SSM, so Session Manager reaches them without SSH keys or open ports.",
+            ["PolicyName"] = "read-proxy-policy",
+            ["PolicyDocument"] = new JsonObject
+            {
+                ["Version"] = "2012-10-17",
+                ["Statement"] = new JsonArray(new JsonObject
+                {
+                    ["Effect"] = "Allow",
+                    ["Action"] = "ssm:GetParameter",
+                    ["Resource"] = Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${" + PolicyParameterId + "}"),
+                }),
+            },
+        }), NoValue));
+
+    private void AddInstanceProfile(string roleId, string profileId, string tagName, string description, JsonNode? policies)
+    {
+        var role = new JsonObject
+        {
+            ["Description"] = description,
             ["AssumeRolePolicyDocument"] = new JsonObject
             {
                 ["Version"] = "2012-10-17",
@@ -444,9 +492,38 @@ internal sealed class TemplateRenderer
                 }),
             },
             ["ManagedPolicyArns"] = new JsonArray(Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")),
-            ["Tags"] = Tags("instance-role"),
+        };
+        if (policies is not null)
+        {
+            role["Policies"] = policies;
+        }
+
+        role["Tags"] = Tags(tagName);
+        _resources[roleId] = Resource("AWS::IAM::Role", role);
+        _resources[profileId] = Resource("AWS::IAM::InstanceProfile", new JsonObject { ["Roles"] = new JsonArray(Ref(roleId)) });
+    }
+
+    /// <summary>
+    /// The SSM parameter the proxy reads its policy from when <see cref="Parameters.ProxyPolicySource"/> is
+    /// <c>SsmParameter</c>: the very Policy section the configuration file has otherwise, as compact JSON.
+    /// </summary>
+    private void AddPolicyParameter()
+    {
+        var placeholders = ProxyInstanceConfig.Build(_model.Proxy.Port, "127.0.0.1", "-", ["${VpcCidr}"], ["${AllowedDomainList}"]);
+        var policy = placeholders["Proxy"]!["Policy"]!.ToJsonString();
+        var parameter = Resource("AWS::SSM::Parameter", new JsonObject
+        {
+            ["Name"] = Sub(PolicyParameterName),
+            ["Description"] = "The egress proxy's policy (the Policy section of its configuration), polled by the proxy instances. Standard tier: at most 4 KB; switch to Advanced (8 KB) for a longer one.",
+            ["Type"] = "String",
+            ["Tier"] = "Standard",
+            ["DataType"] = "text",
+            ["Value"] = Sub(policy, new JsonObject { ["VpcCidr"] = _model.Vpc.Cidr.ToString(), ["AllowedDomainList"] = AllowedDomainList() }),
         });
-        _resources["InstanceProfile"] = Resource("AWS::IAM::InstanceProfile", new JsonObject { ["Roles"] = new JsonArray(Ref("InstanceRole")) });
+        _resources[PolicyParameterId] = WithCondition(parameter, Conditions.PolicyFromSsm);
+        var output = Output(Ref(PolicyParameterId), "The SSM parameter holding the proxy's policy. Change it with: aws ssm put-parameter --overwrite --name <name> --value file://policy.json");
+        output["Condition"] = Conditions.PolicyFromSsm;
+        _outputs[PolicyParameterId + "Name"] = output;
     }
 
     private void AddInstance(InstanceSpec instance)
@@ -525,6 +602,8 @@ internal sealed class TemplateRenderer
         var port = _model.Proxy.Port;
         // The proxy downloads its build at boot: its way out must exist first.
         var dependsOn = AddDependencies(null, DefaultRouteDependencies(proxy));
+        AddProxyInstanceProfile();
+        AddPolicyParameter();
 
         // One instance: the proxy at its address.
         var instanceId = _ids.For($"instance '{name}'", InstanceId(name));
@@ -533,7 +612,7 @@ internal sealed class TemplateRenderer
         {
             ["ImageId"] = Ref(Parameters.LatestAmiId),
             ["InstanceType"] = Ref(Parameters.ProxyInstanceType),
-            ["IamInstanceProfile"] = Ref("InstanceProfile"),
+            ["IamInstanceProfile"] = Ref("ProxyInstanceProfile"),
             ["KeyName"] = If(Conditions.HasKeyName, Ref(Parameters.KeyName), NoValue),
             ["MetadataOptions"] = MetadataOptions(),
             ["SubnetId"] = Ref(_subnetIds[proxy.Subnet]),
@@ -565,7 +644,7 @@ internal sealed class TemplateRenderer
             {
                 ["ImageId"] = Ref(Parameters.LatestAmiId),
                 ["InstanceType"] = Ref(Parameters.ProxyInstanceType),
-                ["IamInstanceProfile"] = new JsonObject { ["Arn"] = GetAtt("InstanceProfile", "Arn") },
+                ["IamInstanceProfile"] = new JsonObject { ["Arn"] = GetAtt("ProxyInstanceProfile", "Arn") },
                 ["KeyName"] = If(Conditions.HasKeyName, Ref(Parameters.KeyName), NoValue),
                 ["MetadataOptions"] = MetadataOptions(),
                 ["SecurityGroupIds"] = SecurityGroupRefs(proxy.SecurityGroups),
@@ -679,16 +758,18 @@ internal sealed class TemplateRenderer
         return dependsOn;
     }
 
-    private void AddConditional(string id, JsonObject resource)
+    private void AddConditional(string id, JsonObject resource) => _resources[id] = WithCondition(resource, Conditions.ProxyFleet);
+
+    private static JsonObject WithCondition(JsonObject resource, string condition)
     {
         // The condition goes right after Type, where a reader looks for it.
-        var ordered = new JsonObject { ["Type"] = resource["Type"]!.DeepClone(), ["Condition"] = Conditions.ProxyFleet };
+        var ordered = new JsonObject { ["Type"] = resource["Type"]!.DeepClone(), ["Condition"] = condition };
         foreach (var (key, value) in resource.Where(p => p.Key != "Type"))
         {
             ordered[key] = value?.DeepClone();
         }
 
-        _resources[id] = ordered;
+        return ordered;
     }
 
     private static JsonNode? AddDependency(JsonNode? dependsOn, string? id)
@@ -727,14 +808,18 @@ internal sealed class TemplateRenderer
         ["AdminAddress"] = adminAddress,
         ["AdminPort"] = Invariant(ProxyInstanceConfig.AdminPort),
         ["VpcCidr"] = _model.Vpc.Cidr.ToString(),
-        // The parameter is "a,b,c"; the configuration wants ["a", "b", "c"], and the script supplies the outer quotes.
-        ["AllowedDomainList"] = new JsonObject
-        {
-            ["Fn::Join"] = new JsonArray("\", \"", new JsonObject { ["Fn::Split"] = new JsonArray(",", Ref(Parameters.AllowedDomains)) }),
-        },
+        ["AllowedDomainList"] = AllowedDomainList(),
+        // Empty when the policy is in the file; the script then writes the file with the policy in it.
+        ["PolicyParameterName"] = If(Conditions.PolicyFromSsm, Ref(PolicyParameterId), ""),
         // A variable's value is inserted as it is, so the unit needs no escaping; the script adds the final newline.
         ["SystemdUnit"] = _systemdUnit.EndsWith('\n') ? _systemdUnit[..^1] : _systemdUnit,
     });
+
+    // The parameter is "a,b,c"; the configuration wants ["a", "b", "c"], and the text around it supplies the outer quotes.
+    private static JsonObject AllowedDomainList() => new()
+    {
+        ["Fn::Join"] = new JsonArray("\", \"", new JsonObject { ["Fn::Split"] = new JsonArray(",", Ref(Parameters.AllowedDomains)) }),
+    };
 
     /// <summary>A user-data script from <c>UserData/</c>, base64-encoded after CloudFormation's substitution.</summary>
     private static JsonObject UserData(string script, JsonObject variables)

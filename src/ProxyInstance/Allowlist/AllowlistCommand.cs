@@ -111,7 +111,7 @@ internal static class AllowlistCommand
     {
         var source = new ConfigSource(arguments.ConfigPath);
         var errors = new List<ConfigError>();
-        if (ConfigCheck.Load(source, errors, out _) is not { } candidate)
+        if (ConfigCheck.Load(source, errors) is not { } candidate)
         {
             ConfigCheck.WriteProblems(console.Error, source, errors, "the candidate cannot be judged, and the proxy would refuse to start on it");
             return BadInput;

@@ -3,19 +3,14 @@ namespace EgressLab.ProxyInstance.Configuration;
 /// <summary>Loads and validates a configuration as the proxy does at start, and reports its problems as <c>--check-config</c> does.</summary>
 internal static class ConfigCheck
 {
-    /// <summary>The settings <paramref name="source"/> gives, or null with every problem added to <paramref name="errors"/>.</summary>
-    public static RuntimeSettings? Load(ConfigSource source, List<ConfigError> errors, out ConfigLoadResult loaded)
+    /// <summary>The settings <paramref name="source"/> gives, or null with every problem added to <paramref name="errors"/>.
+    /// A <c>PolicySource</c> is checked, but its parameter is not read.</summary>
+    public static RuntimeSettings? Load(ConfigSource source, List<ConfigError> errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
-        loaded = ConfigLoader.Load(source);
+        var loaded = SettingsLoader.Load(source);
         errors.AddRange(loaded.Errors);
-        RuntimeSettings? settings = null;
-        if (loaded.Options is { } options)
-        {
-            RuntimeSettings.TryCreate(options, source.Describe(), null, errors, out settings);
-        }
-
-        return settings;
+        return loaded.Settings;
     }
 
     /// <summary>Writes the count, what follows from it (<paramref name="consequence"/>), and every problem at its JSON path.</summary>

@@ -17,6 +17,9 @@ internal sealed class ProxyOptions
 
     public PolicyOptions Policy { get; set; } = new();
 
+    /// <summary>Where the <c>Policy</c> section comes from instead of this file. The default is this file.</summary>
+    public PolicySourceOptions PolicySource { get; set; } = new();
+
     public AccessLogOptions AccessLog { get; set; } = new();
 
     public AuthenticationOptions Authentication { get; set; } = new();
@@ -71,6 +74,25 @@ internal sealed class PolicyOptions
 
     /// <summary>Client CIDRs whose denials are only reported, as under <see cref="Mode"/> <c>Report</c>. The default is none.</summary>
     public List<string>? ReportSources { get; set; }
+}
+
+internal sealed class PolicySourceOptions
+{
+    /// <summary>
+    /// Name of the AWS Systems Manager parameter (String or SecureString) whose value is the <c>Policy</c> section as
+    /// JSON, e.g. <c>/egress/proxy/policy</c>. The default is none: the policy comes from the configuration file.
+    /// </summary>
+    public string? SsmParameter { get; set; }
+
+    /// <summary>AWS region of the parameter, e.g. <c>eu-west-1</c>. The default is the SDK's region chain
+    /// (<c>AWS_REGION</c>, the profile, the instance's own region on EC2).</summary>
+    public string? Region { get; set; }
+
+    /// <summary>How often the parameter's version is checked. The default is 1 minute.</summary>
+    public TimeSpan? PollInterval { get; set; }
+
+    /// <summary>Systems Manager endpoint URL instead of the region's, e.g. for a stand-in. The default is the region's.</summary>
+    public string? Endpoint { get; set; }
 }
 
 internal sealed class RuleOptions

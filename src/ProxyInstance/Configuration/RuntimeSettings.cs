@@ -38,6 +38,9 @@ internal sealed class RuntimeSettings : IEgressSettings
     public required IReadOnlyList<IPEndPoint> Listen { get; init; }
     public required IPEndPoint? AdminListen { get; init; }
     public required CompiledPolicy Policy { get; init; }
+
+    /// <summary>The Systems Manager parameter the policy comes from; <see langword="null"/> when it comes from the file.</summary>
+    public required PolicySourceSettings? PolicySource { get; init; }
     public required DestinationGuard Guard { get; init; }
     public required CredentialStore? Credentials { get; init; }
 
@@ -130,6 +133,7 @@ internal sealed class RuntimeSettings : IEgressSettings
         }
 
         PolicyCompiler.TryCompile(options.Policy, $"{root}:Policy", errors, out var policy);
+        PolicySourceSettings.TryCreate(options.PolicySource, $"{root}:PolicySource", errors, out var policySource);
 
         CredentialStore? credentials = null;
         var scheme = options.Authentication.Scheme;
@@ -285,6 +289,7 @@ internal sealed class RuntimeSettings : IEgressSettings
             Listen = listen,
             AdminListen = admin,
             Policy = policy,
+            PolicySource = policySource,
             Guard = new DestinationGuard(policy.DenyPrivateDestinations, policy.AllowedPrivateDestinations, own),
             Credentials = credentials,
             UsersFile = credentials is null ? null : Path.GetFullPath(options.Authentication.UsersFile!),
@@ -350,6 +355,11 @@ internal sealed class RuntimeSettings : IEgressSettings
         if (SocketThreads != other.SocketThreads)
         {
             yield return "SocketThreads";
+        }
+
+        if (PolicySource != other.PolicySource)
+        {
+            yield return "PolicySource";
         }
     }
 

@@ -14,7 +14,7 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
 {
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
 
-    private readonly ConfigSource _source;
+    private ConfigSource _source;
     private readonly IReadOnlyCollection<IPAddress>? _ownAddresses;
     private readonly ILogger<RuntimeSettingsStore> _logger;
     private readonly ProxyMetrics _metrics;
@@ -81,24 +81,35 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>The policy parameter's version in force; <see langword="null"/> when the policy comes from the file.</summary>
+    public PolicyDocument? PolicyDocument => Volatile.Read(ref _source).Policy;
+
     /// <summary>Reads the configuration again; returns whether the new settings are now in force.</summary>
-    public bool Reload(string trigger)
+    /// <remarks>The policy parameter's version in force, if any, is kept: the file's other settings are reloaded around it.</remarks>
+    public bool Reload(string trigger) => TryApply(null, trigger, ProxyMetrics.FileSource);
+
+    /// <summary>
+    /// Applies a new version of the policy parameter, validated exactly as a file reload with the file in force;
+    /// returns whether it is now in force. An invalid version is logged and counted, and the previous one stays.
+    /// </summary>
+    public bool ApplyPolicy(PolicyDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        return TryApply(document, $"a new version of SSM parameter '{document.ParameterName}'", ProxyMetrics.ParameterSource);
+    }
+
+    /// <summary>Loads the source in force, with <paramref name="document"/> as its policy if given, and swaps it in if valid.</summary>
+    private bool TryApply(PolicyDocument? document, string trigger, string sourceLabel)
     {
         lock (_reloadLock)
         {
-            var loaded = ConfigLoader.Load(_source);
-            var errors = new List<ConfigError>(loaded.Errors);
-            RuntimeSettings? next = null;
-            if (loaded.Options is { } options)
+            var candidate = document is null ? _source : _source with { Policy = document };
+            var loaded = SettingsLoader.Load(candidate, _ownAddresses);
+            if (loaded.Settings is not { } next)
             {
-                RuntimeSettings.TryCreate(options, _source.Describe(), _ownAddresses, errors, out next);
-            }
-
-            if (next is null)
-            {
-                _metrics.RecordReload(ok: false);
-                var problems = string.Join("; ", errors.Select(e => $"{ConfigPath.ToJsonPath(e.Path)}: {e.Message}"));
-                Log.ReloadRejected(_logger, _source.Describe(), trigger, errors.Count, problems);
+                _metrics.RecordReload(ok: false, sourceLabel);
+                var problems = string.Join("; ", loaded.Errors.Select(e => $"{ConfigPath.ToJsonPath(e.Path)}: {e.Message}"));
+                Log.ReloadRejected(_logger, candidate.Describe(), trigger, loaded.Errors.Count, problems);
                 return false;
             }
 
@@ -108,9 +119,10 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
                 Log.RestartRequired(_logger, setting);
             }
 
+            Volatile.Write(ref _source, candidate);
             _current = next;
-            _metrics.RecordReload(ok: true);
-            Log.Reloaded(_logger, _source.Describe(), trigger, next.Policy.RuleCount, next.Policy.Mode);
+            _metrics.RecordReload(ok: true, sourceLabel);
+            Log.Reloaded(_logger, candidate.Describe(), trigger, next.Policy.RuleCount, next.Policy.Mode);
             Changed?.Invoke(next);
             return true;
         }

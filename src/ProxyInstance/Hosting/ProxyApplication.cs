@@ -9,6 +9,7 @@ using EgressLab.ProxyInstance.Metrics;
 using EgressLab.ProxyInstance.Tunnel;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serilog;
 using Serilog.Extensions.Logging;
 using EgressLab.ProxyInstance.Lifetime;
@@ -85,6 +86,14 @@ internal static class ProxyApplication
         var bound = new BoundEndpoints();
         builder.Services.AddSingleton(bound);
         configureServices?.Invoke(builder.Services);
+        if (settings.PolicySource is { } policySource)
+        {
+            // After the host's own services, so that a test can read the parameter from a stand-in instead.
+            builder.Services.TryAddSingleton<IPolicyParameterClient>(_ => new SsmPolicyParameterClient(policySource));
+            builder.Services.AddHostedService(sp => new PolicyParameterPoller(sp.GetRequiredService<RuntimeSettingsStore>(), policySource,
+                sp.GetRequiredService<IPolicyParameterClient>(), sp.GetRequiredService<ProxyMetrics>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<PolicyParameterPoller>>()));
+        }
 
         // RFC 9112 §2.2 lets a recipient accept a bare LF as a line ending, and Kestrel does. An intermediary in front
         // that reads the same bytes as one field (LF inside its value) would disagree with us about the request's fields

@@ -12,6 +12,12 @@ internal sealed class ProxyMetrics : IDisposable
     /// <summary>Bucket upper bounds, in seconds, for DNS and connect durations: 0.5 ms to 10 s.</summary>
     public static IReadOnlyList<double> DurationBuckets { get; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+    /// <summary>The <c>source</c> of a reload that read the configuration file (a change, or SIGHUP).</summary>
+    public const string FileSource = "file";
+
+    /// <summary>The <c>source</c> of a reload that applied a new version of the policy parameter.</summary>
+    public const string ParameterSource = "ssm";
+
     private const string SuccessResult = "success";
     private const string FailureResult = "failure";
 
@@ -26,6 +32,7 @@ internal sealed class ProxyMetrics : IDisposable
     private readonly Counter<long> _tunnelHostMismatches;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _reloads;
+    private readonly Counter<long> _parameterPolls;
 
     public ProxyMetrics(IMeterFactory meterFactory)
     {
@@ -43,7 +50,9 @@ internal sealed class ProxyMetrics : IDisposable
         _tunnelHostMismatches = _meter.CreateCounter<long>("proxy_tunnel_host_mismatch_total", "{tunnel}",
             "Tunnels refused because the plain HTTP request inside named another host or port than the CONNECT target.");
         _errors = _meter.CreateCounter<long>("proxy_errors_total", "{error}", "Failed requests, by error code.");
-        _reloads = _meter.CreateCounter<long>("proxy_config_reloads_total", "{reload}", "Configuration reloads, by result.");
+        _reloads = _meter.CreateCounter<long>("proxy_config_reloads_total", "{reload}", "Configuration reloads, by result and source (file or ssm).");
+        _parameterPolls = _meter.CreateCounter<long>("proxy_policy_parameter_polls_total", "{poll}",
+            "Reads of the policy's SSM parameter, by result: unchanged, changed (a new version, then counted as a reload) or error.");
 
         var startTime = ProcessStartTimeSeconds();
         _meter.CreateObservableGauge("process_start_time_seconds", () => startTime, "s", "Start time of the process since the Unix epoch.");
@@ -88,7 +97,12 @@ internal sealed class ProxyMetrics : IDisposable
     /// <summary>One failed request, by its error code (e.g. <c>ERR_DNS_FAIL</c>).</summary>
     public void RecordError(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
 
-    public void RecordReload(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? SuccessResult : FailureResult));
+    /// <summary>One reload, from <see cref="FileSource"/> or <see cref="ParameterSource"/>.</summary>
+    public void RecordReload(bool ok, string source) =>
+        _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? SuccessResult : FailureResult), new KeyValuePair<string, object?>("source", source));
+
+    /// <summary>One read of the policy parameter: <c>unchanged</c>, <c>changed</c> or <c>error</c>.</summary>
+    public void RecordParameterPoll(string result) => _parameterPolls.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void Dispose() => _meter.Dispose();
 

@@ -37,7 +37,7 @@ internal static class FnSub
 
     /// <summary>
     /// Resolves a user-data node for the given parameter values (pseudo-parameters included, as AWS::Region): map
-    /// values may be strings or Ref, Fn::Join and Fn::Split over the parameters.
+    /// values may be strings or Ref, Fn::If, Fn::Join and Fn::Split over the parameters.
     /// </summary>
     public static string ResolveUserData(JsonNode userData, IReadOnlyDictionary<string, string> parameters)
     {
@@ -72,6 +72,9 @@ internal static class FnSub
     {
         JsonValue value => [value.ToString()],
         JsonObject { Count: 1 } function when function["Ref"] is { } name => [parameters[name.GetValue<string>()]],
+        // A condition's value is given as a parameter named "Condition:<name>", "true" or "false".
+        JsonObject { Count: 1 } function when function["Fn::If"] is JsonArray { Count: 3 } choice =>
+            Evaluate(parameters[$"Condition:{choice[0]!.GetValue<string>()}"] == "true" ? choice[1] : choice[2], parameters),
         JsonObject { Count: 1 } function when function["Fn::Join"] is JsonArray { Count: 2 } join =>
             [string.Join(join[0]!.GetValue<string>(), Evaluate(join[1], parameters))],
         JsonObject { Count: 1 } function when function["Fn::Split"] is JsonArray { Count: 2 } split =>

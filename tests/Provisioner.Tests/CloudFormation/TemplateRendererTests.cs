@@ -193,7 +193,8 @@ public sealed class TemplateRendererTests
         {
             var instance = Properties(template, id);
             Assert.Equal("LatestAmiId", instance["ImageId"]!["Ref"]!.ToString());
-            Assert.Equal("InstanceProfile", instance["IamInstanceProfile"]!["Ref"]!.ToString());
+            // The proxy has a role of its own, which may also read its policy parameter.
+            Assert.Equal(id == "ProxyInstance" ? "ProxyInstanceProfile" : "InstanceProfile", instance["IamInstanceProfile"]!["Ref"]!.ToString());
             Assert.Equal("required", instance["MetadataOptions"]!["HttpTokens"]!.ToString());
         }
 
@@ -325,6 +326,51 @@ public sealed class TemplateRendererTests
         AssertValidBash(script);
     }
 
+    [Fact]
+    public void Render_PolicyFromSsm_TheParameterHoldsTheFilesPolicyAndTheConfigurationNamesIt()
+    {
+        var template = RenderDefault();
+        var parameter = Resource(template, TemplateRenderer.PolicyParameterId);
+        Assert.Equal("PolicyFromSsm", parameter["Condition"]!.ToString());
+        var properties = (JsonObject)parameter["Properties"]!;
+        Assert.Equal("String", properties["Type"]!.ToString());
+        Assert.Equal("/egress-lab/${AWS::StackName}/proxy-policy", properties["Name"]!["Fn::Sub"]!.ToString());
+        const string domains = "checkip.amazonaws.com,.example.com";
+        var value = FnSub.ResolveUserData(new JsonObject { ["Fn::Base64"] = properties["Value"]!.DeepClone() }, ParameterValues(domains));
+        Assert.True(value.Length <= 4096, $"the default policy no longer fits the Standard tier's 4 KB ({value.Length} characters)");
+
+        foreach (var (name, _, shape) in ProxyShapes(template))
+        {
+            var fileConfig = JsonNode.Parse(Between(Substitute(shape, domains), "<<'EGRESS_PROXY_CONFIG'\n", "EGRESS_PROXY_CONFIG\n"))!.AsObject();
+            var script = Substitute(shape, domains, policyFromSsm: true);
+            var ssmConfig = JsonNode.Parse(Between(script, "<<'EGRESS_PROXY_SSM_CONFIG'\n", "EGRESS_PROXY_SSM_CONFIG\n"))!.AsObject();
+            AssertValidBash(script);
+
+            // The parameter holds exactly the policy the file would; the file names the parameter instead of holding it.
+            Assert.True(JsonNode.DeepEquals(fileConfig["Proxy"]!["Policy"], JsonNode.Parse(value)), $"{name}: the parameter's policy differs from the file's:\n{value}");
+            var expected = fileConfig.DeepClone().AsObject();
+            expected["Proxy"]!.AsObject().Remove("Policy");
+            expected["Proxy"]!["PolicySource"] = new JsonObject { ["SsmParameter"] = "/egress-lab/egress-lab/proxy-policy", ["Region"] = "eu-west-1" };
+            Assert.True(JsonNode.DeepEquals(expected, ssmConfig), $"{name}: the SSM configuration is not the file's with PolicySource for Policy:\n{ssmConfig}");
+        }
+    }
+
+    [Fact]
+    public void Render_PolicyFromSsm_OnlyTheProxyRoleMayReadTheParameterAndNothingMore()
+    {
+        var template = RenderDefault();
+        Assert.Null(Properties(template, "InstanceRole")["Policies"]);
+        var policies = Properties(template, "ProxyInstanceRole")["Policies"]!["Fn::If"]!.AsArray();
+        Assert.Equal("PolicyFromSsm", policies[0]!.ToString());
+        Assert.Equal("AWS::NoValue", policies[2]!["Ref"]!.ToString());
+        var statement = Assert.Single(Assert.Single(policies[1]!.AsArray())!["PolicyDocument"]!["Statement"]!.AsArray())!;
+        Assert.Equal("Allow", statement["Effect"]!.ToString());
+        Assert.Equal("ssm:GetParameter", statement["Action"]!.ToString());
+        Assert.Equal("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ProxyPolicyParameter}", statement["Resource"]!["Fn::Sub"]!.ToString());
+        Assert.Equal("ProxyInstanceProfile", Properties(template, "ProxyLaunchTemplate")["LaunchTemplateData"]!["IamInstanceProfile"]!["Arn"]!["Fn::GetAtt"]![0]!.ToString());
+        Assert.Equal("File", template["Parameters"]!["ProxyPolicySource"]!["Default"]!.ToString());
+    }
+
     [Theory]
     [InlineData("checkip.amazonaws.com", true)]
     [InlineData("checkip.amazonaws.com,.example.com,*.example.org", true)]
@@ -361,14 +407,18 @@ public sealed class TemplateRendererTests
         ["ProxyPackageSha256"] = new string('a', 64),
         ["AWS::Region"] = "eu-west-1",
         ["AWS::StackName"] = "egress-lab",
+        ["Condition:PolicyFromSsm"] = "false",
+        [TemplateRenderer.PolicyParameterId] = "/egress-lab/egress-lab/proxy-policy",
     };
 
     /// <summary>A user-data Fn::Sub resolved as CloudFormation would, for a package URL and an allowlist.</summary>
-    private static string Substitute(JsonObject properties, string allowedDomains)
+    private static string Substitute(JsonObject properties, string allowedDomains, bool policyFromSsm = false)
     {
         var (_, variables) = FnSub.Parts(properties["UserData"]!);
-        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "SystemdUnit"], variables.Select(v => v.Key));
-        return FnSub.ResolveUserData(properties["UserData"]!, ParameterValues(allowedDomains));
+        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "PolicyParameterName", "SystemdUnit"], variables.Select(v => v.Key));
+        var values = ParameterValues(allowedDomains);
+        values["Condition:PolicyFromSsm"] = policyFromSsm ? "true" : "false";
+        return FnSub.ResolveUserData(properties["UserData"]!, values);
     }
 
     private static string UserDataText(JsonNode properties) => FnSub.Parts(properties["UserData"]!).Text;

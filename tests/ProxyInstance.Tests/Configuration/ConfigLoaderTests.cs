@@ -17,16 +17,8 @@ public sealed class ConfigLoaderTests
 
         try
         {
-            var source = new ConfigSource(path, UseEnvironment: false, overrides);
-            var loaded = ConfigLoader.Load(source);
-            var errors = new List<ConfigError>(loaded.Errors);
-            RuntimeSettings? settings = null;
-            if (loaded.Options is not null)
-            {
-                RuntimeSettings.TryCreate(loaded.Options, source.Describe(), [], errors, out settings);
-            }
-
-            return (settings, errors);
+            var loaded = SettingsLoader.Load(new ConfigSource(path, UseEnvironment: false, overrides), []);
+            return (loaded.Settings, [.. loaded.Errors]);
         }
         finally
         {

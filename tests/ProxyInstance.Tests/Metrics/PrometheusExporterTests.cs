@@ -329,7 +329,7 @@ public sealed class PrometheusExporterTests
         {
             metrics.RecordRequest(EgressLab.ProxyInstance.Admission.DecisionLabels.Allow, rule, "http");
             metrics.RecordError("ERR_DNS_FAIL");
-            metrics.RecordReload(ok: true);
+            metrics.RecordReload(ok: true, ProxyMetrics.FileSource);
             metrics.AddBytes(10, 20);
             metrics.TunnelOpened();
             metrics.TunnelClosed();

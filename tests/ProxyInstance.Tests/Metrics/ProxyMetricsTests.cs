@@ -41,6 +41,7 @@ public sealed class ProxyMetricsTests : IDisposable
         Assert.Equal("counter", text.Types["proxy_sni_mismatch_total"]);
         Assert.Equal("counter", text.Types["proxy_errors_total"]);
         Assert.Equal("counter", text.Types["proxy_config_reloads_total"]);
+        Assert.Equal("counter", text.Types["proxy_policy_parameter_polls_total"]);
         Assert.Equal("gauge", text.Types["process_start_time_seconds"]);
         Assert.All(text.Types.Keys, name => Assert.False(string.IsNullOrEmpty(text.Help[name])));
 
@@ -132,16 +133,21 @@ public sealed class ProxyMetricsTests : IDisposable
         _metrics.RecordError("ERR_DNS_FAIL");
         _metrics.RecordError("ERR_DNS_FAIL");
         _metrics.RecordError("ERR_CONNECT_TIMEOUT");
-        _metrics.RecordReload(ok: true);
-        _metrics.RecordReload(ok: false);
-        _metrics.RecordReload(ok: true);
+        _metrics.RecordReload(ok: true, ProxyMetrics.FileSource);
+        _metrics.RecordReload(ok: false, ProxyMetrics.ParameterSource);
+        _metrics.RecordReload(ok: true, ProxyMetrics.FileSource);
+        _metrics.RecordParameterPoll("unchanged");
+        _metrics.RecordParameterPoll("unchanged");
+        _metrics.RecordParameterPoll("error");
 
         var text = PrometheusText.Parse(_exporter.Render());
         Assert.Equal(2, text.Value("proxy_sni_mismatch_total"));
         Assert.Equal(2, text.Value("proxy_errors_total", ("code", "ERR_DNS_FAIL")));
         Assert.Equal(1, text.Value("proxy_errors_total", ("code", "ERR_CONNECT_TIMEOUT")));
-        Assert.Equal(2, text.Value("proxy_config_reloads_total", ("result", "success")));
-        Assert.Equal(1, text.Value("proxy_config_reloads_total", ("result", "failure")));
+        Assert.Equal(2, text.Value("proxy_config_reloads_total", ("result", "success"), ("source", "file")));
+        Assert.Equal(1, text.Value("proxy_config_reloads_total", ("result", "failure"), ("source", "ssm")));
+        Assert.Equal(2, text.Value("proxy_policy_parameter_polls_total", ("result", "unchanged")));
+        Assert.Equal(1, text.Value("proxy_policy_parameter_polls_total", ("result", "error")));
     }
 
     [Fact]

@@ -52,16 +52,21 @@ public sealed class UserDataScriptTests
         var shellcheck = Requirements.FindOnPath("shellcheck");
         Requirements.SkipUnless(shellcheck is not null, "shellcheck is not installed (.ci/run installs it)");
 
-        // Every distinct script bash would run: each use, for an allowlist of one name and of several, with and without a checksum.
+        // Every distinct script bash would run: each use, for an allowlist of one name and of several, with and without a
+        // checksum, with the policy in the file and in SSM.
         var resolved = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (_, _, userData) in Uses(script))
         {
             foreach (var domains in new[] { "checkip.amazonaws.com", "checkip.amazonaws.com,.example.com,*.s3.amazonaws.com" })
             {
-                var values = TemplateRendererTests.ParameterValues(domains);
-                resolved.Add(FnSub.ResolveUserData(userData, values));
-                values["ProxyPackageSha256"] = "";
-                resolved.Add(FnSub.ResolveUserData(userData, values));
+                foreach (var policyFromSsm in new[] { "false", "true" })
+                {
+                    var values = TemplateRendererTests.ParameterValues(domains);
+                    values["Condition:PolicyFromSsm"] = policyFromSsm;
+                    resolved.Add(FnSub.ResolveUserData(userData, values));
+                    values["ProxyPackageSha256"] = "";
+                    resolved.Add(FnSub.ResolveUserData(userData, values));
+                }
             }
         }
 
