@@ -164,7 +164,13 @@ internal sealed class StackController(TextWriter output, TextWriter error)
         }
 
         // The values are checked here, with the template's own patterns, so a typo costs no round trip to AWS.
-        var findings = TemplateValidator.Validate(rendered.Template, overrides);
+        var findings = TemplateValidator.Validate(rendered.Template, overrides).Select(f => f.ToString()).ToList();
+        if (findings.Count == 0 && overrides.TryGetValue(TemplateRenderer.Parameters.AllowedDomains, out var allowed))
+        {
+            // The proxy on the instances reads the allowlist with rules of its own: ask it now, not at boot.
+            findings.AddRange(ProxyAllowlistCheck.Problems(allowed));
+        }
+
         if (findings.Count > 0)
         {
             foreach (var finding in findings)

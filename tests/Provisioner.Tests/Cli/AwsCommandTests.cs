@@ -227,6 +227,8 @@ public sealed class AwsCommandTests : IDisposable
     [InlineData("--stack-name", "1-starts-with-a-digit", "not a stack name")]
     [InlineData("--region", "Europe", "not an AWS region")]
     [InlineData("--allowed-domains", "a.example.com, b.example.com", "AllowedDomains")]
+    // Passes the template's pattern, but the proxy would refuse to start on it: a wildcard over a public suffix.
+    [InlineData("--allowed-domains", "checkip.amazonaws.com,*.s3.amazonaws.com", "--allowed-domains: '*.s3.amazonaws.com' is refused by the proxy: '*.s3.amazonaws.com' would allow every name registered under the public suffix 's3.amazonaws.com'")]
     [InlineData("--proxy-package-url", "http://example.com/plain-http.tar.gz", "ProxyPackageUrl")]
     [InlineData("--proxy-fleet-size", "0", "ProxyFleetSize")]
     public async Task Deploy_BadInput_ExitsTwoBeforeCallingAws(string option, string value, string messagePart)

@@ -269,10 +269,10 @@ public sealed class TemplateRendererTests
     {
         foreach (var (name, _, properties) in ProxyShapes(RenderDefault()))
         {
-            var script = Substitute(properties, "checkip.amazonaws.com,.example.com,*.s3.amazonaws.com");
+            var script = Substitute(properties, "checkip.amazonaws.com,.example.com,*.example-bucket.s3.amazonaws.com");
             var config = Between(script, "<<'EGRESS_PROXY_CONFIG'\n", "EGRESS_PROXY_CONFIG\n");
             var domains = JsonNode.Parse(config)!["Proxy"]!["Policy"]!["Rules"]![0]!["Domains"]!.AsArray().Select(d => d!.ToString());
-            Assert.Equal(["checkip.amazonaws.com", ".example.com", "*.s3.amazonaws.com"], domains);
+            Assert.Equal(["checkip.amazonaws.com", ".example.com", "*.example-bucket.s3.amazonaws.com"], domains);
 
             var file = Path.Combine(Path.GetTempPath(), $"proxy-{name}-{Guid.NewGuid():N}.json");
             File.WriteAllText(file, config);

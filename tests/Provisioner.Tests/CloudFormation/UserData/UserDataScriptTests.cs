@@ -57,7 +57,7 @@ public sealed class UserDataScriptTests
         var resolved = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (_, _, userData) in Uses(script))
         {
-            foreach (var domains in new[] { "checkip.amazonaws.com", "checkip.amazonaws.com,.example.com,*.s3.amazonaws.com" })
+            foreach (var domains in new[] { "checkip.amazonaws.com", "checkip.amazonaws.com,.example.com,*.example-bucket.s3.amazonaws.com" })
             {
                 foreach (var policyFromSsm in new[] { "false", "true" })
                 {
