@@ -64,6 +64,20 @@ internal static class ProvisionerCommand
         egress.SetAction(parse => print.Exit(Controller(parse).Egress(parse.GetValue(mode) == "nat" ? EgressMode.Nat : EgressMode.ProxyOnly)));
         lab.Subcommands.Add(egress);
 
+        var policyMode = new Option<string?>("--mode") { Description = "report: what the policy would deny goes through and is logged WOULD_DENY; enforce: it is refused (403)." };
+        policyMode.AcceptOnlyFromAmong("report", "enforce");
+        var policyFrom = new Option<string?>("--from") { Description = "A configuration file whose Proxy.Policy section replaces the keys it sets (DefaultAction, Rules, ...), such as `ProxyInstance allowlist suggest` prints." };
+        var policyReset = new Option<bool>("--reset") { Description = "Put back the topology's allowlist (proxy.allowedDomains), enforced." };
+        var proxyPolicy = new Command("proxy-policy", "Show or change the proxy instance's policy; returns once the proxy has reloaded it. Without options, print the policy in force.")
+        {
+            policyMode, policyFrom, policyReset,
+        };
+        proxyPolicy.SetAction(parse => print.Exit(Controller(parse).ProxyPolicy(new LabPolicyChange(
+            parse.GetValue(policyMode) switch { "report" => LabPolicyMode.Report, "enforce" => LabPolicyMode.Enforce, _ => null },
+            parse.GetValue(policyFrom),
+            parse.GetValue(policyReset)))));
+        lab.Subcommands.Add(proxyPolicy);
+
         var verify = new Command("verify", "Replay the walk-through and print one row per check; exit 0 only if every check passes.");
         verify.SetAction(parse => print.Exit(Controller(parse).Verify()));
         lab.Subcommands.Add(verify);

@@ -235,6 +235,17 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         return LabResult.Done;
     }
 
+    /// <summary>Shows or changes the proxy instance's policy: <c>lab proxy-policy [--mode report|enforce] [--from FILE] [--reset]</c>.</summary>
+    public LabResult ProxyPolicy(LabPolicyChange change)
+    {
+        if (Ready(needServers: false, out var model, out var state) is { } failure)
+        {
+            return failure;
+        }
+
+        return new LabProxyPolicy(environment, _shell, output).Apply(model, state, change);
+    }
+
     public LabResult Verify()
     {
         if (Ready(needServers: true, out _, out _) is { } failure)

@@ -230,14 +230,37 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
 
     private void WriteProxyConfig()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(ProxyConfig)!);
+        // A policy set with `lab proxy-policy` is kept in the lab's state, so a second `lab up` does not undo it.
+        WriteProxyConfig(ProxyConfigDocument(LabState.Read(environment)?.ProxyPolicy));
+    }
+
+    /// <summary>
+    /// The proxy's configuration: the topology's allowlist, or <paramref name="policy"/> (a <c>Policy</c> section's
+    /// JSON, as <c>lab proxy-policy</c> saves it) in its place.
+    /// </summary>
+    public JsonObject ProxyConfigDocument(string? policy)
+    {
         // Clients from anywhere in the VPC; the proxy's security group narrows that to the private subnet.
         var config = ProxyInstanceConfig.Build(model.Proxy.Port, "127.0.0.1", ProxyAccessLog, [model.Vpc.Cidr.ToString()], model.Proxy.AllowedDomains);
         // Every machine of the lab runs on the host's processors: the load generator, nginx, the NAT instance's kernel
         // and the proxy share them. The configuration reference recommends one event loop for a proxy that shares its
         // processors (as Squid runs one worker); on AWS the proxy instance has its own and keeps the default.
         config["Proxy"]!["SocketThreads"] = LabProxySocketThreads;
-        File.WriteAllText(ProxyConfig, ProxyInstanceConfig.Text(config));
+        if (policy is not null)
+        {
+            config["Proxy"]!["Policy"] = JsonNode.Parse(policy);
+        }
+
+        return config;
+    }
+
+    /// <summary>Replaces the proxy's configuration file in one rename, so that its reload never reads half a file.</summary>
+    public void WriteProxyConfig(JsonObject config)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(ProxyConfig)!);
+        var temporary = ProxyConfig + ".tmp";
+        File.WriteAllText(temporary, ProxyInstanceConfig.Text(config));
+        File.Move(temporary, ProxyConfig, overwrite: true);
     }
 
     /// <summary>The zone a lab name lives in: "checkip.lab.test" → "lab.test".</summary>

@@ -15,7 +15,7 @@ internal enum EgressMode
 /// <summary>
 /// What a lab that is up was built from, kept in its state directory: the topology file's text (so editing the
 /// file later does not change a running lab), and the walk-through's changes on top of it: route edits, source/
-/// destination check switches and the egress mode.
+/// destination check switches, the egress mode and the proxy's policy.
 /// </summary>
 internal sealed record LabState
 {
@@ -31,6 +31,9 @@ internal sealed record LabState
     public Dictionary<string, bool> SourceDestCheck { get; init; } = [];
 
     public EgressMode Egress { get; init; } = EgressMode.Nat;
+
+    /// <summary>The proxy's <c>Policy</c> section as <c>lab proxy-policy</c> set it (JSON); null for the topology's allowlist.</summary>
+    public string? ProxyPolicy { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
