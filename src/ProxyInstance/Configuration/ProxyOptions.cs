@@ -194,6 +194,9 @@ internal sealed class DnsOptions
 {
     /// <summary>Static name-to-address entries consulted before the system resolver, like Squid's <c>hosts_file</c>. The default is none.</summary>
     public Dictionary<string, List<string>> Hosts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>How long a successful lookup's addresses are reused; <c>00:00:00</c> turns the cache off. The default is 30 seconds.</summary>
+    public TimeSpan? CacheTtl { get; set; }
 }
 
 internal sealed class LimitOptions

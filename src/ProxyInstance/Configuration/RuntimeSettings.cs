@@ -50,6 +50,9 @@ internal sealed class RuntimeSettings : IEgressSettings
     public required bool AddVia { get; init; }
     public required bool AddXForwardedFor { get; init; }
     public required TimeSpan DnsTimeout { get; init; }
+
+    /// <summary><c>Dns.CacheTtl</c>: how long a lookup's answer is reused; zero for never.</summary>
+    public required TimeSpan DnsCacheTtl { get; init; }
     public required TimeSpan ConnectTimeout { get; init; }
     public required TimeSpan TunnelIdleTimeout { get; init; }
     public required TimeSpan RequestHeadersTimeout { get; init; }
@@ -278,6 +281,13 @@ internal sealed class RuntimeSettings : IEgressSettings
             hosts[EgressTarget.TryCanonicalName(name, out var canonical) ? canonical : name.TrimEnd('.')] = [.. parsed];
         }
 
+        var dnsCacheTtl = options.Dns.CacheTtl ?? DefaultDnsCacheTtl;
+        if (dnsCacheTtl < TimeSpan.Zero || dnsCacheTtl > MaxDnsCacheTtl)
+        {
+            errors.Add(new ConfigError($"{root}:Dns:CacheTtl",
+                $"'{dnsCacheTtl.ToString("c", CultureInfo.InvariantCulture)}' is out of range: use \"00:00:00\" (no cache) to \"01:00:00\", for example \"00:00:30\"."));
+        }
+
         if (errors.Count > before || policy is null)
         {
             return false;
@@ -297,6 +307,7 @@ internal sealed class RuntimeSettings : IEgressSettings
             AddVia = options.Headers.AddVia ?? false,
             AddXForwardedFor = options.Headers.AddXForwardedFor ?? false,
             DnsTimeout = dns,
+            DnsCacheTtl = dnsCacheTtl,
             ConnectTimeout = connect,
             TunnelIdleTimeout = idle,
             RequestHeadersTimeout = headers,
@@ -362,6 +373,11 @@ internal sealed class RuntimeSettings : IEgressSettings
             yield return "PolicySource";
         }
     }
+
+    /// <summary>The default of <c>Dns.CacheTtl</c>: 30 seconds, as the JVM keeps a lookup.</summary>
+    public static readonly TimeSpan DefaultDnsCacheTtl = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan MaxDnsCacheTtl = TimeSpan.FromHours(1);
 
     private static TimeSpan Positive(TimeSpan? value, TimeSpan fallback, string name, List<ConfigError> errors)
     {

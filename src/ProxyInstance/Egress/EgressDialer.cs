@@ -18,7 +18,8 @@ internal readonly record struct EgressResult(Socket? Socket, ProxyError Error, s
 /// <see cref="DestinationGuard"/>, and connects to exactly the address it checked, so that a DNS answer
 /// that changes between a check and a connect (rebinding) cannot reach a private address.
 /// </summary>
-internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, ProxyMetrics metrics, ILogger<EgressDialer> logger)
+internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnector connector, ProxyMetrics metrics, ILogger<EgressDialer> logger,
+    DnsCache dnsCache)
 {
     /// <summary>Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/>, or says why it cannot.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the client went away).</exception>
@@ -58,6 +59,10 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
         {
             addresses = pinned;
         }
+        else if (dnsCache.TryGet(host, settings.DnsCacheTtl, out var cached))
+        {
+            addresses = cached;
+        }
         else
         {
             var started = Stopwatch.GetTimestamp();
@@ -93,6 +98,8 @@ internal sealed partial class EgressDialer(IHostResolver resolver, ISocketConnec
             {
                 return Fail(ProxyError.DnsFailure, "the name has no addresses", dnsTime);
             }
+
+            dnsCache.Store(host, addresses, settings.DnsCacheTtl);
         }
 
         // Check every address first; dial only those that pass, in the resolver's order.

@@ -17,5 +17,8 @@ internal interface IEgressSettings
 
     TimeSpan DnsTimeout { get; }
 
+    /// <summary><c>Dns.CacheTtl</c>: how long a lookup's answer is reused; zero for never.</summary>
+    TimeSpan DnsCacheTtl { get; }
+
     TimeSpan ConnectTimeout { get; }
 }

@@ -72,6 +72,7 @@ internal static class ProxyApplication
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RuntimeSettingsStore>());
         builder.Services.AddSingleton<IHostResolver, SystemHostResolver>();
         builder.Services.AddSingleton<ISocketConnector, SocketConnector>();
+        builder.Services.AddSingleton<DnsCache>();
         builder.Services.AddSingleton<EgressDialer>();
         builder.Services.AddSingleton<EgressHttpClient>();
         builder.Services.AddSingleton<AccessLogWriter>();

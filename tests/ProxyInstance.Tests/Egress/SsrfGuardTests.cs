@@ -157,7 +157,8 @@ public sealed class SsrfGuardTests
         // up again after checking it would reach 127.0.0.2.
         var network = new TestNetwork().MapChanging("rebind.example.com",
             n => [n == 1 ? IPAddress.Loopback : IPAddress.Parse("127.0.0.2")]);
-        var config = ProxyServer.Config(ProxyServer.AllowAll(allowed.Port, forbidden.Port));
+        // No DNS cache, so that the second dial looks the name up again (as it does once Dns.CacheTtl is over).
+        var config = ProxyServer.Config(ProxyServer.AllowAll(allowed.Port, forbidden.Port), customize: p => p["Dns"]!["CacheTtl"] = "00:00:00");
         await using var proxy = await ProxyServer.StartAsync(config, network);
         using var client = proxy.CreateClient();
 
