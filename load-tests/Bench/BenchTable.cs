@@ -9,10 +9,10 @@ namespace EgressLab.LoadTests.Bench;
 /// </summary>
 internal static class BenchTable
 {
-    /// <summary>Growth over the hold, per tunnel, that still counts as flat: 1/32 of the 64 KiB budget.</summary>
+    /// <summary>Growth over the hold, per tunnel, that still counts as flat.</summary>
     public const double FlatGrowthBytesPerTunnel = 2 * 1024;
 
-    public const double IdleBudgetBytesPerTunnel = 64 * 1024;
+    public const double IdleBudgetBytesPerTunnel = 16 * 1024;
     public const double PolicyBudgetNanoseconds = 2_000;
 
     public static IReadOnlyList<BenchRow> Rows(IReadOnlyList<BenchCell> cells, IdleTunnelsResult? idle, MicroBenchmarkResult? policy,
@@ -29,7 +29,7 @@ internal static class BenchTable
         AddLoad(rows, cells, failures, BenchFigures.Http10m, $"plain HTTP, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Https10m, $"HTTPS through CONNECT, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
-            c => c.Value, BenchSubjects.Direct, 0.9, atLeast: true);
+            c => c.Value, BenchSubjects.Direct, 0.95, atLeast: true);
         foreach (var upload in BenchFigures.Uploads)
         {
             var size = BenchFigures.UploadBytes(upload) >= 100 * 1024 * 1024 ? "100 MiB" : "1 MiB";
@@ -39,23 +39,25 @@ internal static class BenchTable
             AddLoad(rows, cells, failures, upload, "  against Squid", "MB/s", c => c.Value, BenchSubjects.Squid, 1.0, atLeast: true);
         }
 
+        // The rate of new tunnels is bound by the load generator and the TLS handshakes on this machine's two cores; the
+        // proxy's own cost is its CPU per tunnel, judged against Squid's.
         AddLoad(rows, cells, failures, BenchFigures.NewTunnels, $"new tunnels (CONNECT, 200, TLS, GET, close), {BenchOptions.NewTunnelUsers} users", "/s",
-            c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
-        AddCpu(rows, cells, BenchFigures.NewTunnels, "  proxy CPU per tunnel", "µs");
+            c => c.Value, BenchSubjects.Squid, 1.0, atLeast: true);
+        AddLoad(rows, cells, failures, BenchFigures.NewTunnels, "  proxy CPU per tunnel", "µs", c => c.ServerCpuMicroseconds, BenchSubjects.Squid, 0.67, atLeast: false);
         AddAllocated(rows, cells, BenchFigures.NewTunnels, "  proxy allocated per tunnel", "B");
         if (idle is not null)
         {
             var count = idle.Opened.ToString("N0", CultureInfo.InvariantCulture);
             var perTunnel = idle.BytesPerTunnel / 1024;
             rows.Add(new BenchRow(BenchFigures.IdleTunnels, $"{count} idle tunnels: memory above idle baseline", "KiB/tunnel", perTunnel, null, null, null, null,
-                "≤ 64 KiB", idle.Opened > 0 && idle.Verified == idle.Opened ? idle.BytesPerTunnel <= IdleBudgetBytesPerTunnel : null, IdleNote(idle)));
+                "≤ 16 KiB", idle.Opened > 0 && idle.Verified == idle.Opened ? idle.BytesPerTunnel <= IdleBudgetBytesPerTunnel : null, IdleNote(idle)));
             var growth = idle.HoldGrowthBytesPerTunnel / 1024;
             rows.Add(new BenchRow(BenchFigures.IdleTunnels, string.Create(CultureInfo.InvariantCulture, $"  growth over the {(idle.HoldSamples.Count == 0 ? 0 : idle.HoldSamples[^1].Seconds):0} s hold"),
                 "KiB/tunnel", growth, null, null, null, null, "flat: ≤ 2 KiB", idle.Opened > 0 ? idle.HoldGrowthBytesPerTunnel <= FlatGrowthBytesPerTunnel : null, null));
         }
         else if (failures.TryGetValue(BenchFigures.IdleTunnels, out var idleFailure))
         {
-            rows.Add(new BenchRow(BenchFigures.IdleTunnels, "idle tunnels: memory above idle baseline", "KiB/tunnel", null, null, null, null, null, "≤ 64 KiB", null, idleFailure));
+            rows.Add(new BenchRow(BenchFigures.IdleTunnels, "idle tunnels: memory above idle baseline", "KiB/tunnel", null, null, null, null, null, "≤ 16 KiB", null, idleFailure));
         }
 
         if (policy is not null)
