@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using EgressLab.Provisioner.Lab;
-using EgressLab.Provisioner.Processes;
 using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.CloudFormation;
@@ -12,39 +11,26 @@ namespace EgressLab.Provisioner.CloudFormation;
 /// </summary>
 internal static partial class ProxyAllowlistCheck
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-
     /// <summary>Every problem the proxy finds with <paramref name="domains"/> (comma-separated), each naming the domain; empty when it accepts them.</summary>
     public static IReadOnlyList<string> Problems(string domains)
     {
         ArgumentNullException.ThrowIfNull(domains);
         var list = domains.Split(',');
-        var config = ProxyInstanceConfig.Build(3128, "127.0.0.1", "-", ["10.0.0.0/8"], list);
-        var file = Path.Combine(Path.GetTempPath(), $"egress-allowlist-check-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, ProxyInstanceConfig.Text(config));
-        try
+        if (ProxyConfigCheck.Refusal(ProxyInstanceConfig.Build(3128, "127.0.0.1", "-", ["10.0.0.0/8"], list), "the allowlist") is not { } report)
         {
-            var result = ProcessRunner.Run(LabPrerequisites.DotnetHost(), [LabPrerequisites.ProxyAssembly(), "--check-config", file], Timeout);
-            if (result.ExitCode == 0)
-            {
-                return [];
-            }
-
-            // "  $.Proxy.Policy.Rules[0].Domains[2]: '*.s3.amazonaws.com' would allow ..." names the domain by its index.
-            var problems = new List<string>();
-            foreach (Match match in DomainProblem().Matches(result.Output + result.Error))
-            {
-                var index = int.Parse(match.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture);
-                var domain = index < list.Length ? list[index] : "?";
-                problems.Add($"--allowed-domains: '{domain}' is refused by the proxy: {match.Groups["message"].Value.Trim()}");
-            }
-
-            return problems.Count > 0 ? problems : [$"--allowed-domains '{domains}' is refused by the proxy:\n{result.Error}{result.Output}"];
+            return [];
         }
-        finally
+
+        // "  $.Proxy.Policy.Rules[0].Domains[2]: '*.s3.amazonaws.com' would allow ..." names the domain by its index.
+        var problems = new List<string>();
+        foreach (Match match in DomainProblem().Matches(report))
         {
-            File.Delete(file);
+            var index = int.Parse(match.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var domain = index < list.Length ? list[index] : "?";
+            problems.Add($"--allowed-domains: '{domain}' is refused by the proxy: {match.Groups["message"].Value.Trim()}");
         }
+
+        return problems.Count > 0 ? problems : [$"--allowed-domains '{domains}' is refused by the proxy:\n{report}"];
     }
 
     [GeneratedRegex(@"\$\.Proxy\.Policy\.Rules\[0\]\.Domains\[(?<index>\d+)\]: (?<message>[^\n]*)")]

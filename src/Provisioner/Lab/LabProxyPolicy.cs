@@ -30,7 +30,6 @@ internal sealed record LabPolicyChange(LabPolicyMode? Mode = null, string? FromF
 /// </summary>
 internal sealed partial class LabProxyPolicy(LabEnvironment environment, Shell shell, TextWriter output)
 {
-    private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(15);
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -138,20 +137,10 @@ internal sealed partial class LabProxyPolicy(LabEnvironment environment, Shell s
     }
 
     /// <summary>What the proxy's own <c>--check-config</c> says against <paramref name="config"/>, or null when it accepts it.</summary>
-    private static string? Refusal(JsonObject config)
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"egress-lab-policy-check-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, ProxyInstanceConfig.Text(config));
-        try
-        {
-            var result = ProcessRunner.Run(LabPrerequisites.DotnetHost(), [LabPrerequisites.ProxyAssembly(), "--check-config", file], CheckTimeout);
-            return result.Succeeded ? null : $"the proxy refuses this policy (its --check-config says):\n{(result.Output + result.Error).Trim().Replace($"'{file}'", file, StringComparison.Ordinal).Replace(file, "the lab proxy's configuration", StringComparison.Ordinal)}";
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
+    private static string? Refusal(JsonObject config) =>
+        ProxyConfigCheck.Refusal(config, "the lab proxy's configuration") is { } report
+            ? $"the proxy refuses this policy (its --check-config says):\n{report}"
+            : null;
 
     /// <summary>Waits until the proxy counts a reload of its file after <paramref name="before"/>; null when it applied it, else why not.</summary>
     private string? WaitForReload(string namespaceName, (long Success, long Failure) before)

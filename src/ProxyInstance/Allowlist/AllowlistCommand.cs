@@ -110,10 +110,10 @@ internal static class AllowlistCommand
     private static int Diff(AllowlistArguments arguments, CommandConsole console, TimeProvider clock)
     {
         var source = new ConfigSource(arguments.ConfigPath);
-        var errors = new List<ConfigError>();
-        if (ConfigCheck.Load(source, errors) is not { } candidate)
+        var loaded = SettingsLoader.Load(source);
+        if (loaded.Settings is not { } candidate)
         {
-            ConfigCheck.WriteProblems(console.Error, source, errors, "the candidate cannot be judged, and the proxy would refuse to start on it");
+            ConfigCheck.WriteProblems(console.Error, source, loaded.Errors, "the candidate cannot be judged, and the proxy would refuse to start on it");
             return BadInput;
         }
 

@@ -49,9 +49,9 @@ public sealed class AllowlistCommandTests : IDisposable
     /// <summary>Loads <paramref name="path"/> as the proxy would and asserts every request in <paramref name="lines"/> is allowed by it.</summary>
     private static void AssertAllowsEveryRequest(string path, IEnumerable<string> lines)
     {
-        var errors = new List<ConfigError>();
-        var settings = ConfigCheck.Load(new ConfigSource(path, UseEnvironment: false), errors);
-        Assert.True(settings is not null, "the suggestion does not pass --check-config: " + string.Join("; ", errors));
+        var loaded = SettingsLoader.Load(new ConfigSource(path, UseEnvironment: false));
+        var settings = loaded.Settings;
+        Assert.True(settings is not null, "the suggestion does not pass --check-config: " + string.Join("; ", loaded.Errors));
         foreach (var line in lines)
         {
             Assert.True(AccessLogReader.TryParse(line, out var request, out var error), error);

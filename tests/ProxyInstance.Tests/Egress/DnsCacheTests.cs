@@ -123,11 +123,11 @@ public sealed class DnsCacheTests
         File.WriteAllText(path, config.ToJsonString());
         try
         {
-            var errors = new List<ConfigError>();
+            var loaded = SettingsLoader.Load(new ConfigSource(path, UseEnvironment: false));
 
-            Assert.Null(ConfigCheck.Load(new ConfigSource(path, UseEnvironment: false), errors));
+            Assert.Null(loaded.Settings);
 
-            var error = Assert.Single(errors);
+            var error = Assert.Single(loaded.Errors);
             Assert.Equal("Proxy:Dns:CacheTtl", error.Path);
             Assert.Contains("use \"00:00:00\" (no cache) to \"01:00:00\"", error.Message, StringComparison.Ordinal);
         }
