@@ -21,7 +21,7 @@ internal static class CompareCommand
         interleaved: each round runs every scenario on every path once. Each cell is a closed-model run (--concurrency
         users), so every request sent is answered, and the web server's access log must hold exactly the requests the
         load counted. An http-small rate ladder per path gives latency against offered rate. Writes results.json,
-        report.md and report.html into --out.
+        report.md and report.html into --out; with --traffic the reports price each path for that monthly volume.
         """;
 
     public static Command Create()
@@ -42,6 +42,8 @@ internal static class CompareCommand
         };
         var outDirectory = new Option<string?>("--out", "-o") { Description = "Where to write results.json, report.md and report.html. The default is compare-results." };
         var command = new Command("compare", Description) { duration, warmUp, rounds, concurrency, scenarios, ladder, ladderStep, with, outDirectory };
+        var cost = new CostSettings();
+        cost.AddTo(command);
         command.SetAction(parse =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -56,7 +58,10 @@ internal static class CompareCommand
                 Duration(parse.GetValue(ladderStep), "--ladder-step", TimeSpan.FromSeconds(5), problems),
                 Incumbents(parse.GetValue(with), problems),
                 Path.GetFullPath(parse.GetValue(outDirectory) ?? "compare-results"),
-                RunEnvironmentProbe.CommandLine("load-tests", Environment.GetCommandLineArgs().Skip(1)));
+                RunEnvironmentProbe.CommandLine("load-tests", Environment.GetCommandLineArgs().Skip(1)))
+            {
+                Cost = cost.Read(parse, problems),
+            };
             if (File.Exists(options.OutDirectory))
             {
                 problems.Add($"--out {options.OutDirectory} is a file: give a directory.");

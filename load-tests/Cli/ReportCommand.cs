@@ -1,11 +1,12 @@
 using System.CommandLine;
+using EgressLab.LoadTests.Cost;
 using EgressLab.LoadTests.Reports;
 using EgressLab.LoadTests.Results;
 
 namespace EgressLab.LoadTests.Cli;
 
 /// <summary>
-/// <c>report --from results.json [--out DIR]</c>: renders report.md and report.html again from the results.json of a
+/// <c>report --from results.json [--out DIR] [--traffic 2TB/month ...]</c>: renders report.md and report.html again from the results.json of a
 /// <c>compare</c> run, without measuring anything. Exit codes: 0 written, 1 could not write, 2 bad input.
 /// </summary>
 internal static class ReportCommand
@@ -19,19 +20,32 @@ internal static class ReportCommand
         {
             Description = "Directory for report.md and report.html. The default is the directory holding --from.",
         };
-        var command = new Command("report", "Render report.md and report.html again from a compare results.json, without measuring anything.")
+        var command = new Command("report", "Render report.md and report.html again from a compare results.json, without measuring anything; with --traffic, priced per path.")
         {
             from, outDirectory,
         };
-        command.SetAction(parse => Run(
-            parse.GetValue(from)!,
-            parse.GetValue(outDirectory),
-            parse.InvocationConfiguration.Output,
-            parse.InvocationConfiguration.Error));
+        var cost = new CostSettings();
+        cost.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var problems = new List<string>();
+            var estimate = cost.Read(parse, problems);
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: {problem}");
+                }
+
+                return ExitCodes.BadInput;
+            }
+
+            return Run(parse.GetValue(from)!, parse.GetValue(outDirectory), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, estimate);
+        });
         return command;
     }
 
-    public static int Run(string from, string? outDirectory, TextWriter output, TextWriter error)
+    public static int Run(string from, string? outDirectory, TextWriter output, TextWriter error, CostEstimate? cost = null)
     {
         if (!ResultsJson.TryReadFile<CompareResults>(from, Expected, out var results, out var problem))
         {
@@ -60,7 +74,7 @@ internal static class ReportCommand
 
         try
         {
-            var written = ReportFiles.Write(results, directory);
+            var written = ReportFiles.Write(results, directory, cost);
             output.WriteLine($"wrote {string.Join(" and ", written)}");
             return ExitCodes.Ok;
         }

@@ -1,3 +1,5 @@
+using EgressLab.LoadTests.Cost;
+
 namespace EgressLab.LoadTests.Compare;
 
 /// <summary>What a <c>compare</c> run measures, and where it writes.</summary>
@@ -16,4 +18,8 @@ internal sealed record CompareOptions(
     TimeSpan LadderStep,
     IReadOnlyList<string> With,
     string OutDirectory,
-    string CommandLine);
+    string CommandLine)
+{
+    /// <summary>The monthly cost per path the reports show; null when no <c>--traffic</c> was given.</summary>
+    public CostEstimate? Cost { get; init; }
+}

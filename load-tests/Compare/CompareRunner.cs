@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using EgressLab.LoadTests.Cost;
 using EgressLab.LoadTests.Reports;
 using EgressLab.LoadTests.Results;
 using EgressLab.Provisioner.Lab;
@@ -156,7 +157,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             Ladders = ladders,
             Accounting = [.. paths.Select(p => new RequestAccounting(p.Path.Id, counted[p.Path.Id], logged[p.Path.Id], failed[p.Path.Id]))],
         };
-        Write(options.OutDirectory, compare);
+        Write(options.OutDirectory, compare, options.Cost);
         var mismatched = compare.Accounting.Where(a => !a.AddsUp).ToList();
         foreach (var row in mismatched)
         {
@@ -248,14 +249,14 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         return lines;
     }
 
-    private static void Write(string directory, CompareResults compare)
+    private static void Write(string directory, CompareResults compare, CostEstimate? cost)
     {
         Directory.CreateDirectory(directory);
         ReportFiles.WriteAtomically(directory,
         [
             ("results.json", ResultsJson.Serialize(compare)),
-            ("report.md", MarkdownReport.Render(compare)),
-            ("report.html", HtmlReport.Render(compare)),
+            (ReportFiles.Markdown, MarkdownReport.Render(compare, cost)),
+            (ReportFiles.Html, HtmlReport.Render(compare, cost)),
         ]);
     }
 

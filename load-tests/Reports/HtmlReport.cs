@@ -1,4 +1,5 @@
 using System.Text;
+using EgressLab.LoadTests.Cost;
 using EgressLab.LoadTests.Results;
 
 namespace EgressLab.LoadTests.Reports;
@@ -10,28 +11,33 @@ namespace EgressLab.LoadTests.Reports;
 /// </summary>
 internal static class HtmlReport
 {
+    // Every table fits the page: long cells wrap (numbers only at their spaces), and the page is checked in a
+    // headless browser at 1280 and 1024 px for anything wider than the window (tools/report-check).
     private const string Style = """
         body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; background: #ffffff; margin: 0; line-height: 1.45; }
         main { max-width: 1180px; margin: 0 auto; padding: 1.5rem; }
         h1 { font-size: 1.7rem; margin-bottom: 0.3rem; }
         h2 { font-size: 1.3rem; margin-top: 2.2rem; border-bottom: 1px solid #dddddd; padding-bottom: 0.2rem; }
         h3 { font-size: 1.05rem; margin-top: 1.4rem; }
-        table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
-        th, td { border: 1px solid #d4d4d4; padding: 0.25rem 0.55rem; text-align: left; vertical-align: top; }
-        th { background: #f3f3f3; }
-        td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; max-width: 100%; table-layout: auto; }
+        table[data-table="verdict"], table[data-table="cost"] { width: 100%; }
+        th, td { border: 1px solid #d4d4d4; padding: 0.25rem 0.55rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+        th { background: #f3f3f3; overflow-wrap: normal; }
+        td[data-column="path"] { white-space: nowrap; }
+        td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
         tr.flagged td { background: #fde7e1; font-weight: bold; }
         .table-wrap { overflow-x: auto; }
         figure { margin: 1rem 0; }
-        svg.chart { max-width: 100%; height: auto; border: 1px solid #eeeeee; }
+        svg.chart, svg.topology { max-width: 100%; height: auto; border: 1px solid #eeeeee; }
         pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
-        dl.environment { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
+        dl.environment { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.2rem 1rem; }
         dl.environment dt { font-weight: bold; }
-        dl.environment dd { margin: 0; }
+        dl.environment dd { margin: 0; overflow-wrap: anywhere; }
         ul.notes { color: #7a2a10; }
         """;
 
-    public static string Render(CompareResults results)
+    /// <param name="cost">The monthly cost per path (<c>--traffic</c>); null to show none.</param>
+    public static string Render(CompareResults results, CostEstimate? cost = null)
     {
         var summary = CompareSummary.Of(results);
         var html = new StringBuilder();
@@ -40,15 +46,26 @@ internal static class HtmlReport
         html.Append($"<title>{E(ReportTables.Title)}</title>\n<style>\n{Style}</style>\n</head>\n<body>\n<main>\n");
         html.Append($"<h1>{E(ReportTables.Title)}</h1>\n<p>{E(ReportTables.Introduction(summary))}</p>\n");
 
+        html.Append("<section id=\"summary\">\n<h2>Summary</h2>\n");
+        html.Append("<figure>\n").Append(TopologyDiagram.Render(results.Paths)).Append("\n</figure>\n");
+        html.Append($"<p>{E(SummaryTables.VerdictDescription(summary, cost))}</p>\n");
+        Table(html, "verdict", SummaryTables.Verdict(summary, cost));
+        html.Append("</section>\n");
+
         html.Append("<section id=\"how-to-read\">\n<h2>How to read this</h2>\n");
-        foreach (var paragraph in ReportTables.HowToRead)
-        {
-            html.Append($"<p>{E(paragraph)}</p>\n");
-        }
+        Paragraphs(html, ReportTables.HowToRead);
 
         html.Append("</section>\n<section id=\"paths\">\n<h2>Paths</h2>\n");
         Table(html, "paths", ReportTables.Paths(summary));
         html.Append("</section>\n");
+        if (cost is not null)
+        {
+            html.Append("<section id=\"cost\">\n<h2>Monthly cost</h2>\n");
+            Paragraphs(html, SummaryTables.CostAssumptions(cost));
+            Table(html, "cost", SummaryTables.Cost(cost));
+            Paragraphs(html, SummaryTables.BreakEvens(cost));
+            html.Append("</section>\n");
+        }
 
         foreach (var section in summary.Scenarios)
         {
@@ -113,6 +130,14 @@ internal static class HtmlReport
     }
 
     private static string E(string text) => SvgChart.Escape(text);
+
+    private static void Paragraphs(StringBuilder html, IEnumerable<string> paragraphs)
+    {
+        foreach (var paragraph in paragraphs)
+        {
+            html.Append($"<p>{E(paragraph)}</p>\n");
+        }
+    }
 
     private static void Table(StringBuilder html, string name, ReportTable table)
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using EgressLab.LoadTests.Cost;
 using EgressLab.LoadTests.Results;
 
 namespace EgressLab.LoadTests.Reports;
@@ -6,7 +7,8 @@ namespace EgressLab.LoadTests.Reports;
 /// <summary>report.md: the comparison as Markdown tables, for a pull request, a wiki or a terminal.</summary>
 internal static class MarkdownReport
 {
-    public static string Render(CompareResults results)
+    /// <param name="cost">The monthly cost per path (<c>--traffic</c>); null to show none.</param>
+    public static string Render(CompareResults results, CostEstimate? cost = null)
     {
         var summary = CompareSummary.Of(results);
         var md = new StringBuilder();
@@ -14,17 +16,28 @@ internal static class MarkdownReport
         Line(md);
         Line(md, Escape(ReportTables.Introduction(summary)));
         Line(md);
+        Line(md, "## Summary");
+        Line(md);
+        Line(md, Escape(SummaryTables.VerdictDescription(summary, cost)));
+        Line(md);
+        Table(md, SummaryTables.Verdict(summary, cost));
+        Line(md);
         Line(md, "## How to read this");
-        foreach (var paragraph in ReportTables.HowToRead)
-        {
-            Line(md);
-            Line(md, Escape(paragraph));
-        }
+        Paragraphs(md, ReportTables.HowToRead);
 
         Line(md);
         Line(md, "## Paths");
         Line(md);
         Table(md, ReportTables.Paths(summary));
+        if (cost is not null)
+        {
+            Line(md);
+            Line(md, "## Monthly cost");
+            Paragraphs(md, SummaryTables.CostAssumptions(cost));
+            Line(md);
+            Table(md, SummaryTables.Cost(cost));
+            Paragraphs(md, SummaryTables.BreakEvens(cost));
+        }
 
         foreach (var section in summary.Scenarios)
         {
@@ -145,6 +158,15 @@ internal static class MarkdownReport
         }
 
         return new string('`', Math.Max(3, longest + 1));
+    }
+
+    private static void Paragraphs(StringBuilder md, IEnumerable<string> paragraphs)
+    {
+        foreach (var paragraph in paragraphs)
+        {
+            Line(md);
+            Line(md, Escape(paragraph));
+        }
     }
 
     // "\n" whatever the platform, so the golden file is the same everywhere.

@@ -1,3 +1,4 @@
+using EgressLab.LoadTests.Cost;
 using EgressLab.LoadTests.Results;
 
 namespace EgressLab.LoadTests.Reports;
@@ -10,8 +11,8 @@ internal static class ReportFiles
 
     /// <summary>Renders both reports and writes them; returns the paths written. Throws <see cref="IOException"/>
     /// or <see cref="UnauthorizedAccessException"/> when the directory cannot be written.</summary>
-    public static IReadOnlyList<string> Write(CompareResults results, string directory) =>
-        WriteAtomically(directory, [(Markdown, MarkdownReport.Render(results)), (Html, HtmlReport.Render(results))]);
+    public static IReadOnlyList<string> Write(CompareResults results, string directory, CostEstimate? cost = null) =>
+        WriteAtomically(directory, [(Markdown, MarkdownReport.Render(results, cost)), (Html, HtmlReport.Render(results, cost))]);
 
     /// <summary>
     /// Writes every file to a temporary name in the same directory first and only then renames them into place, so a

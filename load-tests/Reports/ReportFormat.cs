@@ -45,6 +45,18 @@ internal static class ReportFormat
 
     public static string Timestamp(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", Invariant) + " UTC";
 
+    /// <summary>US dollars with cents: "$1,234.56".</summary>
+    public static string Usd(double value) => double.IsFinite(value) ? "$" + Clean(Math.Round(value, 2)).ToString("#,0.00", Invariant) : Missing;
+
+    /// <summary>A unit price, as precise as the price table gives it: "$0.045".</summary>
+    public static string UnitPrice(double value) => double.IsFinite(value) ? "$" + Clean(value).ToString("0.00##", Invariant) : Missing;
+
+    /// <summary>A monthly volume in GB, with TB beside it from 1,000 GB: "1,404.1 GB (1.4 TB)".</summary>
+    public static string Gigabytes(double value) =>
+        !double.IsFinite(value) ? Missing
+        : value >= 1000 ? $"{Clean(value).ToString("#,0.#", Invariant)} GB ({Clean(value / 1000).ToString("#,0.##", Invariant)} TB)"
+        : $"{Clean(value).ToString("#,0.#", Invariant)} GB";
+
     public static string YesNo(bool value) => value ? "yes" : "no";
 
     /// <summary>"12.3 (11.8–13.0)": the median across rounds and the range the rounds spanned; the range is left out

@@ -47,6 +47,38 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Report_Traffic_WritesTheCostsTheOptionsAskFor()
+    {
+        var results = CompareFixture.Create();
+        File.WriteAllText(ResultsFile, ResultsJson.Serialize(results));
+
+        var (code, _, error) = Run("report", "--from", ResultsFile, "--traffic", "2TB/month", "--nat-instances", "2", "--proxy-instance-type", "t4g.small");
+
+        Assert.True(code == 0, error);
+        var cost = CostSettings.Read("2TB/month", null, "2", "t4g.small", null, null, [])!;
+        Assert.Equal(2, cost.Assumptions.NatInstances);
+        Assert.Equal(HtmlReport.Render(results, cost), File.ReadAllText(Path.Combine(_directory, "report.html")));
+        Assert.Equal(MarkdownReport.Render(results, cost), File.ReadAllText(Path.Combine(_directory, "report.md")));
+        Assert.Contains("2 × t4g.small proxy", File.ReadAllText(Path.Combine(_directory, "report.md")), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--traffic", "2 terabytes" }, "error: --traffic '2 terabytes' is not a monthly volume: use a number and a unit (GB, TB, GiB or TiB), optionally followed by /month, such as 2TB/month or 500GB/month.")]
+    [InlineData(new[] { "--nat-instances", "2" }, "error: the cost options price a traffic volume: add --traffic, such as --traffic 2TB/month.")]
+    [InlineData(new[] { "--traffic", "1TB", "--nat-instances", "0" }, "error: --nat-instances '0' must be a whole number from 1 to 10.")]
+    [InlineData(new[] { "--traffic", "1TB", "--proxy-instance-type", "t9.tiny" }, "error: --proxy-instance-type 't9.tiny' has no price in deploy/pricing/aws-us-east-1.json: choose from ")]
+    public void Report_BadCostOptions_ExitTwoSayingHowToFixThemAndWriteNothing(string[] options, string message)
+    {
+        File.WriteAllText(ResultsFile, ResultsJson.Serialize(CompareFixture.Create()));
+
+        var (code, _, error) = Run(["report", "--from", ResultsFile, .. options]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith(message, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_directory, "report.html")));
+    }
+
+    [Fact]
     public void ResultsJson_RoundTrip_KeepsEveryValue()
     {
         var json = ResultsJson.Serialize(CompareFixture.Create());

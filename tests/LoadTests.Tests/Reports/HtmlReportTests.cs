@@ -29,7 +29,7 @@ public sealed partial class HtmlReportTests
         return XDocument.Load(reader);
     }
 
-    private static List<XElement> Charts(XDocument page) => page.Descendants(Svg + "svg").ToList();
+    private static List<XElement> Charts(XDocument page) => page.Descendants(Svg + "svg").Where(s => (string?)s.Attribute("class") == "chart").ToList();
 
     private static string Title(XElement chart) => chart.Element(Svg + "title")!.Value;
 
@@ -66,7 +66,8 @@ public sealed partial class HtmlReportTests
 
         var svgs = SvgElement().Matches(Html).Select(m => XElement.Parse(m.Value)).ToList();
 
-        Assert.Equal(8, svgs.Count);
+        // Eight charts and the topology drawing.
+        Assert.Equal(9, svgs.Count);
         Assert.All(svgs, s => Assert.Equal(Svg + "svg", s.Name));
     }
 
