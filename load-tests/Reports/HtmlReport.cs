@@ -26,6 +26,7 @@ internal static class HtmlReport
         td[data-column="path"] { white-space: nowrap; }
         td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
         tr.flagged td { background: #fde7e1; font-weight: bold; }
+        tr.total td { font-weight: bold; border-bottom: 2px solid #888888; }
         .table-wrap { overflow-x: auto; }
         figure { margin: 1rem 0; }
         svg.chart, svg.topology { max-width: 100%; height: auto; border: 1px solid #eeeeee; }
@@ -150,7 +151,8 @@ internal static class HtmlReport
         html.Append("</tr></thead>\n<tbody>\n");
         foreach (var row in table.Rows)
         {
-            html.Append($"<tr data-path=\"{E(row.Key)}\"{(row.Flagged ? " class=\"flagged\"" : "")}>");
+            var rowClass = row.Flagged ? " class=\"flagged\"" : row.Total ? " class=\"total\"" : "";
+            html.Append($"<tr data-path=\"{E(row.Key)}\"{rowClass}>");
             for (var i = 0; i < table.Columns.Count; i++)
             {
                 var column = table.Columns[i];

@@ -11,6 +11,9 @@ internal sealed record ReportColumn(string Key, string Header, bool Numeric = fa
 internal sealed record ReportRow(string Key, IReadOnlyList<string> Cells)
 {
     public bool Flagged { get; init; }
+
+    /// <summary>A row that sums up the rows above it, such as a design's monthly total.</summary>
+    public bool Total { get; init; }
 }
 
 internal sealed record ReportTable(IReadOnlyList<ReportColumn> Columns, IReadOnlyList<ReportRow> Rows);

@@ -90,9 +90,10 @@ internal static class SummaryTables
         {
             var id = EgressDesigns.PathId(design.Design);
             var label = $"{id}: {EgressDesigns.Title(design.Design)}";
+            // The design named once, on its first line; its total closes the group.
             return design.Lines
-                .Select(line => new ReportRow(id, [label, line.Item, line.Working, F.Usd(line.Monthly)]))
-                .Append(new ReportRow(id, [label, "total", "", F.Usd(design.Monthly)]));
+                .Select((line, i) => new ReportRow(id, [i == 0 ? label : "", line.Item, line.Working, F.Usd(line.Monthly)]))
+                .Append(new ReportRow(id, ["", "total", "", F.Usd(design.Monthly)]) { Total = true });
         }).ToList());
 
     /// <summary>The break-even for the chosen NAT instances, and for two when one was chosen (a standby for availability).</summary>
@@ -101,8 +102,8 @@ internal static class SummaryTables
         var sentences = new List<string> { BreakEvenSentence(cost.BreakEven) };
         if (cost.Assumptions.NatInstances == 1)
         {
-            sentences.Add("With a standby for availability (--nat-instances 2): "
-                + BreakEvenSentence(CostModel.BreakEvenOf(cost.Prices, cost.Assumptions.NatInstanceType, 2)));
+            var standby = BreakEvenSentence(CostModel.BreakEvenOf(cost.Prices, cost.Assumptions.NatInstanceType, 2));
+            sentences.Add("With a standby for availability (--nat-instances 2): " + (standby.StartsWith("The ", StringComparison.Ordinal) ? "the" + standby[3..] : standby));
         }
 
         sentences.Add("A NAT instance's cost does not grow with traffic only while its network bandwidth carries the peak: pick a type that does.");

@@ -22,7 +22,7 @@ public sealed partial class HtmlReportTests
     [GeneratedRegex("https?://[^\"'\\s<>)]*")]
     private static partial Regex Url();
 
-    private static XDocument Parse(string html)
+    internal static XDocument Parse(string html)
     {
         // <!DOCTYPE html> has no DTD to fetch or expand; ignoring it leaves plain XML.
         using var reader = XmlReader.Create(new StringReader(html), new XmlReaderSettings { DtdProcessing = DtdProcessing.Ignore, XmlResolver = null });

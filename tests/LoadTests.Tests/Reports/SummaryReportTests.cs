@@ -1,4 +1,3 @@
-using System.Xml;
 using System.Xml.Linq;
 using EgressLab.LoadTests.Cli;
 using EgressLab.LoadTests.Cost;
@@ -14,11 +13,7 @@ public sealed class SummaryReportTests
     private static readonly CompareResults Results = CompareFixture.Create();
     private static readonly CostEstimate Cost = CostSettings.Read("2TB/month", null, null, null, null, null, [])!;
 
-    private static XDocument Parse(string html)
-    {
-        using var reader = XmlReader.Create(new StringReader(html), new XmlReaderSettings { DtdProcessing = DtdProcessing.Ignore, XmlResolver = null });
-        return XDocument.Load(reader);
-    }
+    private static XDocument Parse(string html) => HtmlReportTests.Parse(html);
 
     private static XElement Table(XDocument page, string name) =>
         page.Descendants("table").Single(t => (string?)t.Attribute("data-table") == name);
@@ -124,13 +119,15 @@ public sealed class SummaryReportTests
         var rows = Table(page, "cost").Descendants("tr").Where(r => r.Attribute("data-path") is not null).ToList();
 
         Assert.Equal(["l3", "l4", "l4-natgw", "l7"], rows.Select(r => (string?)r.Attribute("data-path")).Distinct());
-        var totals = rows.Where(r => r.Elements("td").Any(d => (string?)d.Attribute("data-column") == "charge" && d.Value == "total"))
-            .Select(r => r.Elements("td").Single(d => (string?)d.Attribute("data-column") == "monthly").Value);
-        Assert.Equal(["$187.30", "$191.88", "$306.50", "$251.96"], totals);
+        string Column(XElement row, string column) => row.Elements("td").Single(d => (string?)d.Attribute("data-column") == column).Value;
+        var totals = rows.Where(r => (string?)r.Attribute("class") == "total").ToList();
+        Assert.All(totals, t => Assert.Equal("total", Column(t, "charge")));
+        Assert.Equal(["l3: Internet Gateway, a public address per instance", "l4: NAT instance", "l4-natgw: NAT gateway", "l7: proxy fleet behind an NLB"], rows.Select(r => Column(r, "design")).Where(d => d.Length > 0));
+        Assert.Equal(["$187.30", "$191.88", "$306.50", "$251.96"], totals.Select(t => Column(t, "monthly")));
         Assert.Contains("2 TB/month (2,000 GB (2 TB))", html, StringComparison.Ordinal);
         Assert.Contains("as of 2025-06-01, from deploy/pricing/aws-us-east-1.json", html, StringComparison.Ordinal);
         Assert.Contains("The 1 × t3.micro NAT instance costs less than a NAT gateway at every volume", html, StringComparison.Ordinal);
-        Assert.Contains("With a standby for availability (--nat-instances 2): The 2 × t3.micro NAT instances cost less", html, StringComparison.Ordinal);
+        Assert.Contains("With a standby for availability (--nat-instances 2): the 2 × t3.micro NAT instances cost less", html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -152,6 +149,7 @@ public sealed class SummaryReportTests
         Assert.True(text.IndexOf("## Summary", StringComparison.Ordinal) < text.IndexOf("## How to read this", StringComparison.Ordinal));
         Assert.Contains("| l4 (L4) |", text, StringComparison.Ordinal);
         Assert.Contains("## Monthly cost", text, StringComparison.Ordinal);
-        Assert.Contains("| l4-natgw: NAT gateway | total |  | $306.50 |", text, StringComparison.Ordinal);
+        Assert.Contains("| l4-natgw: NAT gateway | NAT gateway hours | 730 h × $0.045 | $32.85 |", text, StringComparison.Ordinal);
+        Assert.Contains("|  | total |  | $306.50 |", text, StringComparison.Ordinal);
     }
 }
