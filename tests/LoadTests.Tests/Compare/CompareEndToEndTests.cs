@@ -23,7 +23,7 @@ public sealed class CompareEndToEndTests
         var id = Guid.NewGuid().ToString("N")[..6];
         var output = Path.Combine(Path.GetTempPath(), $"egress-compare-{id}");
         var (exit, log) = await RunAsync(id,
-            ["compare", "--duration", "2s", "--warmup", "1s", "--rounds", "3", "--concurrency", "4", "--ladder", "20,40", "--ladder-step", "1s", "--with", "squid,tinyproxy", "--out", output]);
+            ["compare", "--duration", "2s", "--warmup", "1s", "--rounds", "3", "--concurrency", "4", "--ladder", "20,40", "--ladder-step", "1s", "--with", "squid,tinyproxy", "--traffic", "2TB/month", "--out", output]);
         try
         {
             Assert.True(exit == 0, $"compare exited {exit}:\n{log}");
@@ -76,8 +76,12 @@ public sealed class CompareEndToEndTests
                 Assert.Contains(name, markdown, StringComparison.Ordinal);
             }
 
+            // --traffic reached the reports: the NAT instance path's hand-worked cost (see CostModelTests) in the verdict.
+            Assert.Contains("## Monthly cost", markdown, StringComparison.Ordinal);
+            Assert.Contains("| $191.88 |", markdown, StringComparison.Ordinal);
+
             var html = XDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "report.html"), TestContext.Current.CancellationToken));
-            Assert.Contains(html.Descendants(), e => e.Name.LocalName == "svg");
+            Assert.Contains(html.Descendants(), e => e.Name.LocalName == "svg" && (string?)e.Attribute("class") == "topology");
             Assert.Empty(LabNamespaces(id));
         }
         finally
@@ -94,7 +98,7 @@ public sealed class CompareEndToEndTests
     {
         var id = Guid.NewGuid().ToString("N")[..6];
 
-        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0", "--with", "squid,haproxy", "--ladder", "400,100"]);
+        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0", "--with", "squid,haproxy", "--ladder", "400,100", "--traffic", "lots"]);
 
         Assert.Equal(2, exit);
         Assert.Contains("--duration 'soon'", log, StringComparison.Ordinal);
@@ -102,6 +106,7 @@ public sealed class CompareEndToEndTests
         Assert.Contains("--rounds '0'", log, StringComparison.Ordinal);
         Assert.Contains("'haproxy' is not a proxy compare can run", log, StringComparison.Ordinal);
         Assert.Contains("--ladder '400,100' is not a list of rising rates", log, StringComparison.Ordinal);
+        Assert.Contains("--traffic 'lots' is not a monthly volume: use a number and a unit (GB, TB, GiB or TiB)", log, StringComparison.Ordinal);
         Assert.Empty(LabNamespaces(id));
     }
 
