@@ -45,8 +45,12 @@ internal static class ReportFormat
 
     public static string Timestamp(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", Invariant) + " UTC";
 
-    /// <summary>US dollars with cents: "$1,234.56".</summary>
-    public static string Usd(double value) => double.IsFinite(value) ? "$" + Clean(Math.Round(value, 2)).ToString("#,0.00", Invariant) : Missing;
+    /// <summary>US dollars with cents, half a cent rounded up as on a bill: "$1,234.56". Rounded in decimal, since
+    /// 16.425 as a double is a hair below and would print as 16.42.</summary>
+    public static string Usd(double value) =>
+        double.IsFinite(value) && Math.Abs(value) < 1e15
+            ? "$" + Math.Round((decimal)value, 2, MidpointRounding.AwayFromZero).ToString("#,0.00", Invariant)
+            : Missing;
 
     /// <summary>A unit price, as precise as the price table gives it: "$0.045".</summary>
     public static string UnitPrice(double value) => double.IsFinite(value) ? "$" + Clean(value).ToString("0.00##", Invariant) : Missing;

@@ -124,6 +124,9 @@ public sealed class SummaryReportTests
         Assert.All(totals, t => Assert.Equal("total", Column(t, "charge")));
         Assert.Equal(["l3: Internet Gateway, a public address per instance", "l4: NAT instance", "l4-natgw: NAT gateway", "l7: proxy fleet behind an NLB"], rows.Select(r => Column(r, "design")).Where(d => d.Length > 0));
         Assert.Equal(["$187.30", "$191.88", "$306.50", "$251.96"], totals.Select(t => Column(t, "monthly")));
+
+        // Half a cent rounds up, so the lines add up to the total as printed: 730 × 0.0225 = 16.425.
+        Assert.Equal("$16.43", Column(rows.Single(r => Column(r, "charge") == "Network Load Balancer"), "monthly"));
         Assert.Contains("2 TB/month (2,000 GB (2 TB))", html, StringComparison.Ordinal);
         Assert.Contains("as of 2025-06-01, from deploy/pricing/aws-us-east-1.json", html, StringComparison.Ordinal);
         Assert.Contains("The 1 × t3.micro NAT instance costs less than a NAT gateway at every volume", html, StringComparison.Ordinal);
