@@ -58,7 +58,12 @@ internal sealed class NatFailureRun(LabController lab, LabEnvironment environmen
         // replacement is done here, as the group would.
         if (LabState.Read(environment)?.NatFailure is not null)
         {
-            Thread.Sleep(settings.Timing.Total);
+            var remaining = settings.Timing.Total - (clock.Elapsed - failedAt);
+            if (remaining > TimeSpan.Zero)
+            {
+                Thread.Sleep(remaining);
+            }
+
             Require(lab.HealNat(nat));
         }
 
@@ -92,7 +97,7 @@ internal sealed class NatFailureRun(LabController lab, LabEnvironment environmen
             attempts.Add(Task.Run(() =>
             {
                 var start = clock.Elapsed;
-                var result = InPath(path, ["curl", "-s", "-o", "/dev/null", "-m", timeout, checkUrl], settings.AttemptTimeout + TimeSpan.FromSeconds(5));
+                var result = InPath(path, ["curl", "-s", "-f", "-o", "/dev/null", "-m", timeout, checkUrl], settings.AttemptTimeout + TimeSpan.FromSeconds(5));
                 return new ConnectionAttempt(start, clock.Elapsed, result.Succeeded);
             }, CancellationToken.None));
         }
