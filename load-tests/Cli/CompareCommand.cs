@@ -40,8 +40,12 @@ internal static class CompareCommand
         {
             Description = $"Also measure incumbent proxies in the proxy instance's place, with the same allowlist, as extra L7 paths: {string.Join(", ", IncumbentProxy.Names)} (comma-separated; their Debian packages must be installed).",
         };
+        var natFailure = new Option<string?>("--nat-failure")
+        {
+            Description = "Also fail the NAT instance in the middle of steady traffic from the private subnet (kill or stop-forwarding, as `lab fail nat --mode`), bring it back on the same interface after the lab's failover delays (2s + 3s), and report each path's time without egress and the transfers it lost. About 20 seconds more. The default is none.",
+        };
         var outDirectory = new Option<string?>("--out", "-o") { Description = "Where to write results.json, report.md and report.html. The default is compare-results." };
-        var command = new Command("compare", Description) { duration, warmUp, rounds, concurrency, scenarios, ladder, ladderStep, with, outDirectory };
+        var command = new Command("compare", Description) { duration, warmUp, rounds, concurrency, scenarios, ladder, ladderStep, with, natFailure, outDirectory };
         var cost = new CostSettings();
         cost.AddTo(command);
         command.SetAction(parse =>
@@ -58,7 +62,8 @@ internal static class CompareCommand
                 Duration(parse.GetValue(ladderStep), "--ladder-step", TimeSpan.FromSeconds(5), problems),
                 Incumbents(parse.GetValue(with), problems),
                 Path.GetFullPath(parse.GetValue(outDirectory) ?? "compare-results"),
-                RunEnvironmentProbe.CommandLine("load-tests", Environment.GetCommandLineArgs().Skip(1)))
+                RunEnvironmentProbe.CommandLine("load-tests", Environment.GetCommandLineArgs().Skip(1)),
+                NatFailure(parse.GetValue(natFailure), problems))
             {
                 Cost = cost.Read(parse, problems),
             };
@@ -134,6 +139,22 @@ internal static class CompareCommand
 
         // Always in the canonical order, so rounds interleave the same way whatever order was typed.
         return [.. AllScenarios.Where(chosen.Contains)];
+    }
+
+    private static NatFailureMode? NatFailure(string? text, List<string> problems)
+    {
+        switch (text)
+        {
+            case null or "none":
+                return null;
+            case "kill":
+                return NatFailureMode.Kill;
+            case "stop-forwarding":
+                return NatFailureMode.StopForwarding;
+            default:
+                problems.Add($"--nat-failure '{text}' is not a failure: choose kill, stop-forwarding or none.");
+                return null;
+        }
     }
 
     private static List<string> Incumbents(string? text, List<string> problems)

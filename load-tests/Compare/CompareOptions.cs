@@ -7,6 +7,7 @@ namespace EgressLab.LoadTests.Compare;
 /// <param name="Concurrency">Users per cell (closed model), so every request sent is answered and counted.</param>
 /// <param name="Ladder">Offered rates for the http-small rate ladder per path; empty for none.</param>
 /// <param name="LadderStep">How long each ladder rate runs, after its warm-up.</param>
+/// <param name="NatFailure">Also fail the NAT instance in the middle of steady traffic and measure each path's outage; null for no such run.</param>
 /// <param name="With">Incumbent proxies to measure in the proxy instance's place as extra L7 paths: <c>squid</c>, <c>tinyproxy</c>.</param>
 internal sealed record CompareOptions(
     TimeSpan CellDuration,
@@ -18,7 +19,8 @@ internal sealed record CompareOptions(
     TimeSpan LadderStep,
     IReadOnlyList<string> With,
     string OutDirectory,
-    string CommandLine)
+    string CommandLine,
+    Provisioner.Lab.NatFailureMode? NatFailure = null)
 {
     /// <summary>The monthly cost per path the reports show; null when no <c>--traffic</c> was given.</summary>
     public CostEstimate? Cost { get; init; }

@@ -147,6 +147,19 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             }
         }
 
+        NatFailureResults? natFailure = null;
+        if (options.NatFailure is { } failure)
+        {
+            // From the private subnet only: the public host leaves by the Internet Gateway, which a NAT failure does not touch.
+            var throughNat = paths.Where(p => p.Path.Id is "l4" or "l7").ToList();
+            foreach (var path in throughNat)
+            {
+                Seat(seat, path);
+            }
+
+            natFailure = new NatFailureRun(lab, environment, _shell, output).Run(throughNat, plan.Nat.Name, checkUrl, web, new NatFailureSettings(failure, NatFailoverTiming.Default));
+        }
+
         var compare = new CompareResults
         {
             Environment = Describe(options.CommandLine, startedAt),
@@ -156,6 +169,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             Cells = cells,
             Ladders = ladders,
             Accounting = [.. paths.Select(p => new RequestAccounting(p.Path.Id, counted[p.Path.Id], logged[p.Path.Id], failed[p.Path.Id]))],
+            NatFailure = natFailure,
         };
         Write(options.OutDirectory, compare, options.Cost);
         var mismatched = compare.Accounting.Where(a => !a.AddsUp).ToList();

@@ -112,6 +112,12 @@ internal static class HtmlReport
             Table(html, "ladder", ReportTables.Ladder(summary));
         }
 
+        if (summary.Results.NatFailure is { } failure)
+        {
+            html.Append($"</section>\n<section id=\"nat-failure\">\n<h2>{E(NatFailureTables.Title)}</h2>\n<p>{E(NatFailureTables.Description(failure))}</p>\n");
+            Table(html, "nat-failure", NatFailureTables.Table(failure));
+        }
+
         html.Append("</section>\n<section id=\"accounting\">\n<h2>Request accounting</h2>\n");
         html.Append($"<p>{E(ReportTables.AccountingSummary(summary))}</p>\n");
         if (summary.Accounting.Count > 0)

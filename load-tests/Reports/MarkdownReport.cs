@@ -84,6 +84,16 @@ internal static class MarkdownReport
             Line(md, "No rate ladder was run.");
         }
 
+        if (results.NatFailure is { } failure)
+        {
+            Line(md);
+            Line(md, $"## {NatFailureTables.Title}");
+            Line(md);
+            Line(md, Escape(NatFailureTables.Description(failure)));
+            Line(md);
+            Table(md, NatFailureTables.Table(failure));
+        }
+
         Line(md);
         Line(md, "## Request accounting");
         Line(md);

@@ -39,4 +39,7 @@ internal sealed record CompareResults
     /// <summary>Per path id: a rate ladder of http-small, for latency against offered rate.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<LadderStep>> Ladders { get; init; } = new Dictionary<string, IReadOnlyList<LadderStep>>();
     public IReadOnlyList<RequestAccounting> Accounting { get; init; } = [];
+
+    /// <summary>The NAT failure run (<c>compare --nat-failure</c>); null when none ran.</summary>
+    public NatFailureResults? NatFailure { get; init; }
 }

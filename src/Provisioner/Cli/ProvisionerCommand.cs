@@ -78,6 +78,9 @@ internal static class ProvisionerCommand
             parse.GetValue(policyReset)))));
         lab.Subcommands.Add(proxyPolicy);
 
+        lab.Subcommands.Add(FailCommand(Controller, print));
+        lab.Subcommands.Add(HealCommand(Controller, print));
+
         var verify = new Command("verify", "Replay the walk-through and print one row per check; exit 0 only if every check passes.");
         verify.SetAction(parse => print.Exit(Controller(parse).Verify()));
         lab.Subcommands.Add(verify);
@@ -97,6 +100,69 @@ internal static class ProvisionerCommand
         }
 
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static Command FailCommand(Func<ParseResult, LabController> controller, LabCommandOutput print)
+    {
+        var nat = new Argument<string>("nat") { Description = "The NAT instance (nat in the default topology)." };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "stop-forwarding: the instance stays up but forwards nothing (ip_forward=0); kill: the instance dies, its interface goes down and its connection tracking is lost.",
+            DefaultValueFactory = _ => "kill",
+        };
+        mode.AcceptOnlyFromAmong("stop-forwarding", "kill");
+        var detection = new Option<string?>("--detection-delay") { Description = "failover asg-eni: how long until the group's health check sees a killed instance gone (such as 2s or 500ms). The default is 2s; on AWS, minutes." };
+        var boot = new Option<string?>("--boot-delay") { Description = "failover asg-eni: how long the replacement takes to boot and attach the interface. The default is 3s; on AWS, a minute or two." };
+        var fail = new Command("fail", "Break the NAT instance: lab fail nat --mode stop-forwarding|kill. With failover: asg-eni a killed instance is replaced after the delays, and the command returns then.")
+        {
+            nat, mode, detection, boot,
+        };
+        fail.SetAction(parse =>
+        {
+            var problems = new List<string>();
+            var timing = NatFailoverTiming.Default with
+            {
+                Detection = LabDelay(parse.GetValue(detection), "--detection-delay", NatFailoverTiming.Default.Detection, problems),
+                Boot = LabDelay(parse.GetValue(boot), "--boot-delay", NatFailoverTiming.Default.Boot, problems),
+            };
+            if (problems.Count > 0)
+            {
+                return print.Exit(LabResult.Bad([.. problems]));
+            }
+
+            var failure = parse.GetValue(mode) == "stop-forwarding" ? NatFailureMode.StopForwarding : NatFailureMode.Kill;
+            return print.Exit(controller(parse).FailNat(parse.GetValue(nat)!, failure, timing));
+        });
+        return fail;
+    }
+
+    private static Command HealCommand(Func<ParseResult, LabController> controller, LabCommandOutput print)
+    {
+        var nat = new Argument<string>("nat") { Description = "The NAT instance that `lab fail nat` broke." };
+        var heal = new Command("heal", "Undo `lab fail nat`: forwarding back on, or a new instance on the killed one's network interface.") { nat };
+        heal.SetAction(parse => print.Exit(controller(parse).HealNat(parse.GetValue(nat)!)));
+        return heal;
+    }
+
+    /// <summary>A delay such as <c>2s</c>, <c>500ms</c> or <c>1m</c>; adds a problem and returns the fallback when it is not one.</summary>
+    private static TimeSpan LabDelay(string? text, string option, TimeSpan fallback, List<string> problems)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
+            : text.EndsWith('s') ? (text[..^1], 1.0)
+            : text.EndsWith('m') ? (text[..^1], 60.0)
+            : (text, double.NaN);
+        if (!double.IsNaN(unit) && double.TryParse(number, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var value) && value * unit <= 3600)
+        {
+            return TimeSpan.FromSeconds(value * unit);
+        }
+
+        problems.Add($"{option} '{text}' is not a delay: write a number with ms, s or m, such as 2s or 500ms (at most 60m).");
+        return fallback;
     }
 
     private static Command AwsCommand(TextWriter output, TextWriter error)

@@ -8,6 +8,9 @@ internal static class DeployAssets
     /// <summary>The NAT instance's user-data, <c>CloudFormation/UserData/nat-instance.sh</c>.</summary>
     public const string NatInstanceScript = "nat-instance.sh";
 
+    /// <summary>What a NAT instance with <c>failover: asg-eni</c> runs first, <c>CloudFormation/UserData/nat-failover.sh</c>.</summary>
+    public const string NatFailoverScript = "nat-failover.sh";
+
     /// <summary>The proxy instance's user-data, <c>CloudFormation/UserData/proxy-instance.sh</c>.</summary>
     public const string ProxyInstanceScript = "proxy-instance.sh";
 

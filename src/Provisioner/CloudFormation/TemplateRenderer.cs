@@ -16,7 +16,7 @@ internal sealed record RenderResult(JsonObject? Template, IReadOnlyList<string> 
 /// ACLs and instances the lab builds in namespaces, plus what only AWS has (an AMI, an instance profile for SSM Session
 /// Manager, Elastic IPs allocated by AWS, and a proxy fleet behind a Network Load Balancer).
 /// </summary>
-internal sealed class TemplateRenderer
+internal sealed partial class TemplateRenderer
 {
     /// <summary>The template's parameters, by name; the CLI's deploy options map onto these.</summary>
     public static class Parameters
@@ -528,6 +528,12 @@ internal sealed class TemplateRenderer
 
     private void AddInstance(InstanceSpec instance)
     {
+        if (instance is { Role: InstanceRole.Nat, Failover: NatFailover.AsgEni })
+        {
+            AddNatFailover(instance);
+            return;
+        }
+
         var name = instance.Name;
         var instanceId = _ids.For($"instance '{name}'", InstanceId(name));
         _instanceIds[name] = instanceId;
@@ -742,7 +748,7 @@ internal sealed class TemplateRenderer
         var dependencies = new List<string> { DefaultRouteId(table.Name) };
         if (_model.FindInstance(route.Target) is { } target && target.Name != host.Name)
         {
-            dependencies.Add(InstanceId(target.Name));
+            dependencies.Add(_natGroupIds.TryGetValue(target.Name, out var group) ? group : InstanceId(target.Name));
         }
 
         return dependencies;

@@ -58,7 +58,9 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             return LabUpResult.From(missing);
         }
 
-        // Saved before anything is built, so every later command knows what this lab is meant to be.
+        // Saved before anything is built, so every later command knows what this lab is meant to be. Building
+        // also repairs a NAT instance that `lab fail nat` broke.
+        state = state with { NatFailure = null };
         state.Write(environment);
         var model = state.Model();
         output.WriteLine($"lab up: {model.Name} from {state.TopologySource}");
@@ -234,6 +236,87 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
             : "the NAT instance forwards for every host again.");
         return LabResult.Done;
     }
+
+    /// <summary>
+    /// <c>lab fail nat</c>: breaks the NAT instance. A killed instance with <c>failover: asg-eni</c> is replaced after
+    /// <paramref name="timing"/>'s delays, and this returns once the replacement forwards; anything else stays broken
+    /// until <see cref="HealNat"/>.
+    /// </summary>
+    public LabResult FailNat(string host, NatFailureMode mode, NatFailoverTiming timing)
+    {
+        if (Ready(needServers: false, out var model, out var state) is { } failure)
+        {
+            return failure;
+        }
+
+        if (NatInstance(model, host) is not { } nat)
+        {
+            return NoNat(model, host);
+        }
+
+        if (state.NatFailure is { } current)
+        {
+            return LabResult.Bad($"the NAT instance '{current.Instance}' has been failed ({Describe(current.Mode)}) since {current.Since:HH:mm:ss}; run `lab heal nat` first.");
+        }
+
+        var clock = Stopwatch.StartNew();
+        (state with { NatFailure = new NatFailureState(nat.Name, mode, DateTimeOffset.UtcNow) }).Write(environment);
+        var failures = new LabNatFailure(environment, _shell, output);
+        failures.Fail(nat, mode);
+        if (nat.Failover != NatFailover.AsgEni)
+        {
+            output.WriteLine($"private egress through {nat.Name} is down until `lab heal nat` (the topology has no failover for it).");
+            return LabResult.Done;
+        }
+
+        if (mode == NatFailureMode.StopForwarding)
+        {
+            // An EC2 status check sees a running instance, not forwarding: the group keeps it.
+            output.WriteLine($"failover asg-eni does not replace {nat.Name}: its health check sees a running instance. `lab heal nat` restores it.");
+            return LabResult.Done;
+        }
+
+        failures.FailOver(model, nat, state.Egress, timing, clock);
+        (state with { NatFailure = null }).Write(environment);
+        return LabResult.Done;
+    }
+
+    /// <summary><c>lab heal nat</c>: undoes <see cref="FailNat"/> (forwarding back on, or a new instance on the same interface).</summary>
+    public LabResult HealNat(string host)
+    {
+        if (Ready(needServers: false, out var model, out var state) is { } failure)
+        {
+            return failure;
+        }
+
+        if (NatInstance(model, host) is not { } nat)
+        {
+            return NoNat(model, host);
+        }
+
+        if (state.NatFailure is not { } current)
+        {
+            return LabResult.Bad($"the NAT instance '{nat.Name}' is not failed: nothing to heal.");
+        }
+
+        new LabNatFailure(environment, _shell, output).Restore(model, nat, current.Mode, state.Egress);
+        (state with { NatFailure = null }).Write(environment);
+        output.WriteLine($"{nat.Name}: forwarding again, at {nat.PrivateIp}.");
+        return LabResult.Done;
+    }
+
+    private static InstanceSpec? NatInstance(TopologyModel model, string host) =>
+        model.FindInstance(host) is { Role: InstanceRole.Nat } nat ? nat : null;
+
+    private static LabResult NoNat(TopologyModel model, string host)
+    {
+        var nats = model.Instances.Where(i => i.Role == InstanceRole.Nat).Select(i => i.Name).ToList();
+        return LabResult.Bad(nats.Count == 0
+            ? "the topology has no instance with role nat, so there is no NAT to fail."
+            : $"'{host}' is not a NAT instance; the NAT instances are: {string.Join(", ", nats)}");
+    }
+
+    private static string Describe(NatFailureMode mode) => mode == NatFailureMode.Kill ? "kill" : "stop-forwarding";
 
     /// <summary>Shows or changes the proxy instance's policy: <c>lab proxy-policy [--mode report|enforce] [--from FILE] [--reset]</c>.</summary>
     public LabResult ProxyPolicy(LabPolicyChange change)

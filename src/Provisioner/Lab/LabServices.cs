@@ -24,6 +24,9 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
 
     public const int ProxyAdminPort = ProxyInstanceConfig.AdminPort;
 
+    /// <summary>How fast the web host's <c>/drip/</c> paths send: 32 KiB/s, so <c>/drip/10m</c> runs for minutes.</summary>
+    public const int DripBytesPerSecond = 32 * 1024;
+
     private string State => environment.StateDirectory;
 
     public string NginxConfig => Path.Combine(State, "nginx", "nginx.conf");
@@ -182,6 +185,12 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
 
                     """);
                 text.Append(NginxUploadEndpoint.Location("    "));
+                text.Append(CultureInfo.InvariantCulture, $$"""
+                        # The same files, paced by the server (/drip/10m): a transfer that is still running when a
+                        # NAT fails, with the far side speaking next.
+                        location /drip/ { limit_rate {{DripBytesPerSecond}}; alias {{Path.Combine(State, "www")}}/; }
+
+                    """);
                 text.Append("""
                         location / { }
                       }

@@ -35,6 +35,9 @@ internal sealed record LabState
     /// <summary>The proxy's <c>Policy</c> section as <c>lab proxy-policy</c> set it (JSON); null for the topology's allowlist.</summary>
     public string? ProxyPolicy { get; init; }
 
+    /// <summary>The NAT failure <c>lab fail nat</c> left the lab in; null while the NAT instance works.</summary>
+    public NatFailureState? NatFailure { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

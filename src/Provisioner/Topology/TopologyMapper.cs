@@ -23,7 +23,7 @@ internal sealed class TopologyMapper
     private static readonly string[] NetworkAclFields = ["name", "inbound", "outbound"];
     private static readonly string[] InboundFields = ["number", "protocol", "ports", "source", "action"];
     private static readonly string[] OutboundFields = ["number", "protocol", "ports", "destination", "action"];
-    private static readonly string[] InstanceFields = ["name", "role", "subnet", "privateIp", "elasticIp", "securityGroups", "sourceDestCheck"];
+    private static readonly string[] InstanceFields = ["name", "role", "subnet", "privateIp", "elasticIp", "securityGroups", "sourceDestCheck", "failover"];
     private static readonly string[] ProxyFields = ["port", "allowedDomains"];
     private static readonly string[] InternetFields = ["cidr", "elasticIpRange", "hosts"];
     private static readonly string[] HostFields = ["name", "address", "service", "names"];
@@ -36,6 +36,8 @@ internal sealed class TopologyMapper
 
     private static readonly KeyValuePair<string, InstanceRole>[] Roles =
         [new("client", InstanceRole.Client), new("nat", InstanceRole.Nat), new("proxy", InstanceRole.Proxy)];
+
+    private static readonly KeyValuePair<string, NatFailover>[] Failovers = [new("none", NatFailover.None), new("asg-eni", NatFailover.AsgEni)];
 
     private static readonly KeyValuePair<string, InternetService>[] Services = [new("checkip", InternetService.CheckIp), new("web", InternetService.Web)];
 
@@ -194,6 +196,7 @@ internal sealed class TopologyMapper
         var elasticIp = f.Address("elasticIp", required: false, "203.0.113.11");
         var groups = f.Strings("securityGroups", "[private-host]");
         var sourceDestCheck = f.Boolean("sourceDestCheck", required: false, "true");
+        var failover = f.Enum("failover", required: false, "asg-eni", Failovers);
         if (name is null || subnet is null || privateIp is null)
         {
             return null;
@@ -208,6 +211,7 @@ internal sealed class TopologyMapper
             ElasticIp = elasticIp,
             SecurityGroups = groups ?? [],
             SourceDestCheck = sourceDestCheck ?? true,
+            Failover = failover ?? NatFailover.None,
         };
     }
 

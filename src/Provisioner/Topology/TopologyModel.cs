@@ -139,6 +139,23 @@ internal sealed record InstanceSpec
 
     /// <summary>When on (the AWS default), the instance's interface drops traffic not addressed to or from it. The default is true.</summary>
     public bool SourceDestCheck { get; init; } = true;
+
+    /// <summary>How a NAT instance is replaced when it dies. The default is <see cref="NatFailover.None"/>: one instance, replaced by hand.</summary>
+    public NatFailover Failover { get; init; } = NatFailover.None;
+}
+
+/// <summary>What replaces a failed NAT instance (topology field <c>failover</c>, NAT instances only).</summary>
+internal enum NatFailover
+{
+    /// <summary><c>none</c>: a single instance; when it dies, private egress stays down until someone acts.</summary>
+    None,
+
+    /// <summary>
+    /// <c>asg-eni</c>, as fck-nat does: an Auto Scaling group of one replaces a dead instance, and the replacement attaches
+    /// a fixed network interface at boot. The private route points at that interface, so it never changes; the NAT's
+    /// connection tracking dies with the old instance.
+    /// </summary>
+    AsgEni,
 }
 
 internal sealed record ProxySpec

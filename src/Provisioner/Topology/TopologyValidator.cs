@@ -357,6 +357,11 @@ internal static class TopologyValidator
                 }
 
                 CheckInstanceGroups(instance, path, groups);
+                if (instance.Failover != NatFailover.None && instance.Role != InstanceRole.Nat)
+                {
+                    Report(instance, path, "failover", "failover applies to NAT instances only", "Remove failover, or give the instance role nat.");
+                }
+
                 if (instance.Role == InstanceRole.Proxy)
                 {
                     if (proxy is { } first)

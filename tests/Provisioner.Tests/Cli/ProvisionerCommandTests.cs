@@ -18,12 +18,27 @@ public sealed class ProvisionerCommandTests
     [InlineData("lab", "egress", "everything")]
     [InlineData("lab", "route", "add", "private")]
     [InlineData("lab", "up", "--topolgy", "x.yaml")]
+    [InlineData("lab", "fail", "nat", "--mode", "reboot")]
+    [InlineData("lab", "heal")]
     public void Run_BadArguments_ExitTwoWithAnError(params string[] args)
     {
         var (code, output) = Run(args);
 
         Assert.Equal(2, code);
         Assert.Contains("error:", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--boot-delay", "3x", "--boot-delay '3x' is not a delay")]
+    [InlineData("--detection-delay", "2h", "--detection-delay '2h' is not a delay")]
+    [InlineData("--detection-delay", "90m", "(at most 60m)")]
+    public void FailNat_BadDelay_ExitsTwoSayingHowToWriteOne(string option, string value, string phrase)
+    {
+        var (code, output) = Run("lab", "fail", "nat", option, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(phrase, output, StringComparison.Ordinal);
+        Assert.Contains("such as 2s or 500ms", output, StringComparison.Ordinal);
     }
 
     [Fact]

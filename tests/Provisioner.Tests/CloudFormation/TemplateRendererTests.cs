@@ -41,6 +41,7 @@ public sealed class TemplateRendererTests
         { "default", "name: egress-lab", "name: egress-lab" },
         { "network ACLs", "    routeTable: private\n", NetworkAclSnippet },
         { "proxy in the public subnet", "    subnet: private\n    privateIp: 10.10.2.200\n", "    subnet: public\n    privateIp: 10.10.1.200\n    elasticIp: 203.0.113.12\n" },
+        { "NAT failover (asg-eni)", "    role: nat\n", "    role: nat\n    failover: asg-eni\n" },
     };
 
     [Fact]
@@ -409,6 +410,7 @@ public sealed class TemplateRendererTests
         ["AWS::StackName"] = "egress-lab",
         ["Condition:PolicyFromSsm"] = "false",
         [TemplateRenderer.PolicyParameterId] = "/egress-lab/egress-lab/proxy-policy",
+        ["NatNetworkInterface"] = "eni-0123456789abcdef0",
     };
 
     /// <summary>A user-data Fn::Sub resolved as CloudFormation would, for a package URL and an allowlist.</summary>

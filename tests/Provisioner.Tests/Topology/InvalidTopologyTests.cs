@@ -42,6 +42,8 @@ public sealed class InvalidTopologyTests
         { "json-syntax.json", "\"internetGateway\"", "syntax", "invalid JSON" },
         { "wrong-type.yaml", "subnet: [private]", "instances[2] 'private-1'.subnet", "expected a string, found a list" },
         { "missing-required.yaml", "- name: private-2", "instances[3] 'private-2'.privateIp", "missing required field 'privateIp'" },
+        { "failover-not-nat.yaml", "failover: asg-eni", "instances[1] 'public-1'.failover", "failover applies to NAT instances only" },
+        { "failover-unknown.yaml", "failover: asg", "instances[0] 'nat'.failover", "unknown failover 'asg' (allowed: none, asg-eni)" },
         { "unknown-enum.yaml", "protocol: tpc", "securityGroups[3] 'proxy'.ingress[0].protocol", "unknown protocol 'tpc' (allowed: tcp, udp, icmp, all, -1)" },
     };
 

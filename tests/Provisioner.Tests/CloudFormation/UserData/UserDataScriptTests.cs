@@ -100,7 +100,8 @@ public sealed class UserDataScriptTests
             {
                 foreach (var userData in UserDataNodes(resource))
                 {
-                    if (FnSub.Parts(userData).Text == body)
+                    // A script may open a longer one: the failover NAT's runs its own steps, then the NAT instance's.
+                    if (FnSub.Parts(userData).Text.StartsWith(body, StringComparison.Ordinal))
                     {
                         uses.Add(($"{name}: {id}", template, userData));
                     }
