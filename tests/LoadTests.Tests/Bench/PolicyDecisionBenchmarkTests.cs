@@ -1,8 +1,11 @@
 using EgressLab.LoadTests.Bench;
+using EgressLab.LoadTests.Tests.TestHost;
 
 namespace EgressLab.LoadTests.Tests.Bench;
 
 /// <summary>A real, short BenchmarkDotNet run of the policy decision benchmark, read back through its JSON report into the bench table.</summary>
+/// <remarks>Alone: in-process, BenchmarkDotNet counts the allocations of every thread, other tests' included.</remarks>
+[Collection(TimingSensitive.Name)]
 public sealed class PolicyDecisionBenchmarkTests : IDisposable
 {
 #if DEBUG

@@ -126,14 +126,10 @@ public sealed class ParserPropertyTests : Robustness.RobustnessTest
         Reads,
         (input, cuts, reads) =>
         {
-            var whole = ParseConnect(new ReadOnlySequence<byte>(input));
+            var whole = ParseEveryWay(input, cuts, reads, ParseConnect, r => r.Status == ConnectParseStatus.Incomplete);
             CheckConnectResult(input, whole);
-            Assert.Equal(whole, ParseConnect(Split(input, cuts)));
-
-            // Fed as reads of growing length, the first decided answer is the whole input's answer.
-            Assert.Equal(whole, FirstDecidedPrefix(input, reads, ParseConnect, r => r.Status == ConnectParseStatus.Incomplete));
         },
-        print: t => $"{FuzzRun.Escape(t.Item1)} cuts [{string.Join(',', t.Item2)}] reads [{string.Join(',', t.Item3)}]");
+        print: DescribeReads);
 
     [Fact]
     public async Task ClientHelloParser_MutatedHellos_NeverThrowOrDependOnReadBoundaries()
@@ -145,17 +141,14 @@ public sealed class ParserPropertyTests : Robustness.RobustnessTest
             Reads,
             (input, cuts, reads) =>
             {
-                var whole = ParseHello(new ReadOnlySequence<byte>(input));
+                var whole = ParseEveryWay(input, cuts, reads, ParseHello, r => r.Status == ClientHelloParseStatus.Incomplete);
                 if (whole is { Status: ClientHelloParseStatus.Parsed, Name: { } name })
                 {
                     Assert.True(name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'),
                         $"server name '{FuzzRun.Escape(name)}' holds a character the parser must refuse");
                 }
-
-                Assert.Equal(whole, ParseHello(Split(input, cuts)));
-                Assert.Equal(whole, FirstDecidedPrefix(input, reads, ParseHello, r => r.Status == ClientHelloParseStatus.Incomplete));
             },
-            print: t => $"{FuzzRun.Escape(t.Item1)} cuts [{string.Join(',', t.Item2)}] reads [{string.Join(',', t.Item3)}]");
+            print: DescribeReads);
     }
 
     [Fact]
@@ -328,6 +321,21 @@ public sealed class ParserPropertyTests : Robustness.RobustnessTest
         var head = input.AsSpan(0, (int)result.Consumed);
         Assert.True(head.EndsWith("\r\n\r\n"u8) || head.EndsWith("\n\n"u8), "the head does not end with an empty line");
     }
+
+    /// <summary>
+    /// Parses <paramref name="input"/> whole, split into segments at <paramref name="cuts"/>, and fed in reads of growing
+    /// length; asserts that the split answer and the first decided answer of the reads are the whole input's, and returns it.
+    /// </summary>
+    private static T ParseEveryWay<T>(byte[] input, int[] cuts, int[] reads, Func<ReadOnlySequence<byte>, T> parse, Func<T, bool> undecided)
+    {
+        var whole = parse(new ReadOnlySequence<byte>(input));
+        Assert.Equal(whole, parse(Split(input, cuts)));
+        Assert.Equal(whole, FirstDecidedPrefix(input, reads, parse, undecided));
+        return whole;
+    }
+
+    private static string DescribeReads((byte[] Input, int[] Cuts, int[] Reads) t) =>
+        $"{FuzzRun.Escape(t.Input)} cuts [{string.Join(',', t.Cuts)}] reads [{string.Join(',', t.Reads)}]";
 
     /// <summary>Feeds growing prefixes, as a socket would deliver them, and returns the first answer that is not "incomplete".</summary>
     private static T FirstDecidedPrefix<T>(byte[] input, int[] reads, Func<ReadOnlySequence<byte>, T> parse, Func<T, bool> undecided)
