@@ -138,8 +138,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
             {
                 try
                 {
-                    policy = PolicyDecisionBenchmark.Run(PolicyDecisionBenchmark.DefaultDomains, options.Quick ? MicroBenchmarkMode.Quick : MicroBenchmarkMode.Full,
-                        output, cancellationToken);
+                    policy = PolicyDecisionRun.Run(options.Quick, Path.Combine(options.OutDirectory, "benchmarkdotnet"), output, cancellationToken);
                 }
                 catch (InvalidOperationException exception)
                 {
@@ -166,7 +165,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
             Environment = RunEnvironmentProbe.Capture(options.CommandLine, startedAt),
             Settings = new BenchSettings(options.CellDuration.TotalSeconds, options.WarmUp.TotalSeconds, options.Rounds, BenchOptions.SmallConnections,
                 BenchOptions.BulkConnections, BenchOptions.NewTunnelUsers, options.IdleTunnels, options.IdleHold.TotalSeconds,
-                MicroBenchmark.IsOptimized(typeof(BenchRunner).Assembly), Version("squid", ["-v"]), Version("nginx", ["-v"]), Version("wrk", ["-v"])),
+                OptimizedBuild.Of(typeof(BenchRunner).Assembly), Version("squid", ["-v"]), Version("nginx", ["-v"]), Version("wrk", ["-v"])),
             Rows = rows,
             Cells = cells,
             IdleTunnels = idle,

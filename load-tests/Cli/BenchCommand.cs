@@ -73,7 +73,7 @@ internal static class BenchCommand
                 return ExitCodes.BadInput;
             }
 
-            if (!options.DebugBuild && !MicroBenchmark.IsOptimized(typeof(BenchCommand).Assembly))
+            if (!options.DebugBuild && !OptimizedBuild.Of(typeof(BenchCommand).Assembly))
             {
                 return await RunReleaseAsync([.. parse.Tokens.Select(t => t.Value)], output, error, cancellationToken).ConfigureAwait(false);
             }

@@ -6,12 +6,12 @@ namespace EgressLab.LoadTests.Tests.Bench;
 
 public class PolicyDecisionWorkloadTests
 {
-    private static readonly Lazy<PolicyDecisionWorkload> Default = new(() => PolicyDecisionWorkload.Create(PolicyDecisionBenchmark.DefaultDomains));
+    private static readonly Lazy<PolicyDecisionWorkload> Default = new(() => PolicyDecisionWorkload.Create(PolicyDecisionBenchmark.Domains));
 
     [Theory]
     [InlineData(PolicyDecisionWorkload.MinDomains)]
     [InlineData(1_234)]
-    [InlineData(PolicyDecisionBenchmark.DefaultDomains)]
+    [InlineData(PolicyDecisionBenchmark.Domains)]
     public void Create_Domains_ListsExactlyThatManyDistinctPatterns(int domains)
     {
         var workload = PolicyDecisionWorkload.Create(domains);
@@ -60,7 +60,7 @@ public class PolicyDecisionWorkloadTests
 
     [Theory]
     [InlineData(PolicyDecisionWorkload.MinDomains)]
-    [InlineData(PolicyDecisionBenchmark.DefaultDomains)]
+    [InlineData(PolicyDecisionBenchmark.Domains)]
     public void Verify_GeneratedWorkload_DecidesEveryRequestAsExpected(int domains)
     {
         var workload = PolicyDecisionWorkload.Create(domains);

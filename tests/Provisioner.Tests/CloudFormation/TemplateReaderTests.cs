@@ -1,4 +1,5 @@
 using System.Text;
+using CsCheck;
 using System.Text.Json.Nodes;
 using EgressLab.Provisioner.CloudFormation;
 
@@ -297,15 +298,16 @@ public sealed class TemplateReaderTests
     {
         const string Characters = "[]{}:,-\"' \n\t#&*!|>%@`~0123456789./abc\\";
         var text = format == "Json" ? TemplateReader.Read(Sample, "sample.yaml").Template!.ToJsonString(new() { WriteIndented = true }) : Sample;
-        var random = new Random(20251121);
-        for (var i = 0; i < 2000; i++)
-        {
-            var mangled = RandomTextEdits.Apply(random, text, Characters);
-            var result = TemplateReader.Read(mangled, "mangled");
+        TextEdits.Gen(Characters).Sample(
+            edits =>
+            {
+                var result = TemplateReader.Read(TextEdits.Apply(text, edits), "mangled");
 
-            Assert.True(result.Template is null != (result.Errors.Count == 0), $"a result holds a template or errors, not both: {mangled}");
-            Assert.All(result.Errors, e => Assert.False(string.IsNullOrWhiteSpace(e.Message) || string.IsNullOrWhiteSpace(e.Fix), $"incomplete error: {e}"));
-        }
+                Assert.True(result.Template is null != (result.Errors.Count == 0), "a result holds a template or errors, not both");
+                Assert.All(result.Errors, e => Assert.False(string.IsNullOrWhiteSpace(e.Message) || string.IsNullOrWhiteSpace(e.Fix), $"incomplete error: {e}"));
+            },
+            iter: 2000,
+            print: TextEdits.Describe);
     }
 
     private static JsonNode? ReadValue(string yaml)

@@ -4,8 +4,9 @@ using System.Text;
 namespace EgressLab.ProxyInstance.Tests.Fuzzing;
 
 /// <summary>
-/// What every fuzz test shares: the seed (EGRESS_FUZZ_SEED replays a run, otherwise a fresh one), the time budget
-/// (EGRESS_FUZZ_SECONDS, 5 s by default) and how an input is shown when it fails.
+/// What the live request-head fuzz (<c>RequestHeadFuzzTests</c>) needs: the seed (EGRESS_FUZZ_SEED replays a run,
+/// otherwise a fresh one) and the time budget (EGRESS_FUZZ_SECONDS, 5 s by default); and how an input is shown when it
+/// fails, which the CsCheck property tests use too.
 /// </summary>
 internal static class FuzzRun
 {
