@@ -424,7 +424,7 @@ public sealed class TemplateRendererTests
 
     private static string UserDataText(JsonNode properties) => FnSub.Parts(properties["UserData"]!).Text;
 
-    private static string Between(string text, string start, string end)
+    internal static string Between(string text, string start, string end)
     {
         var from = text.IndexOf(start, StringComparison.Ordinal);
         Assert.True(from >= 0, $"no '{start.Trim()}' in:\n{text}");
