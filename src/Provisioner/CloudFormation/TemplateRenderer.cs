@@ -798,7 +798,7 @@ internal sealed partial class TemplateRenderer
 
     /// <summary>
     /// The NAT instance's user-data, <c>UserData/nat-instance.sh</c>: installs iptables-services, then the very commands
-    /// the lab runs (<see cref="NatInstanceSetup"/>; a test keeps the two the same).
+    /// the lab runs (<see cref="NatInstanceSetup"/>; a test keeps the two the same), then the CloudWatch agent when on.
     /// </summary>
     private JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, new JsonObject
     {
