@@ -802,6 +802,7 @@ internal sealed partial class TemplateRenderer
     /// </summary>
     private JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, new JsonObject
     {
+        ["ShipToCloudWatch"] = If(ShipToCloudWatch, "true", ""),
         ["CloudWatchAgentConfig"] = CloudWatchAgentVariable(InstanceRole.Nat),
         ["PrimaryInterfaceMarker"] = PrimaryInterfaceMarker,
     });
@@ -822,6 +823,7 @@ internal sealed partial class TemplateRenderer
         // A variable's value is inserted as it is, so the unit needs no escaping; the script adds the final newline.
         ["SystemdUnit"] = _systemdUnit.EndsWith('\n') ? _systemdUnit[..^1] : _systemdUnit,
         ["CloudWatchAgentConfig"] = CloudWatchAgentVariable(InstanceRole.Proxy),
+        ["PrimaryInterfaceMarker"] = PrimaryInterfaceMarker,
     });
 
     // The parameter is "a,b,c"; the configuration wants ["a", "b", "c"], and the text around it supplies the outer quotes.
@@ -830,10 +832,13 @@ internal sealed partial class TemplateRenderer
         ["Fn::Join"] = new JsonArray("\", \"", new JsonObject { ["Fn::Split"] = new JsonArray(",", Ref(Parameters.AllowedDomains)) }),
     };
 
-    /// <summary>A user-data script from <c>UserData/</c>, base64-encoded after CloudFormation's substitution.</summary>
+    /// <summary>
+    /// A user-data script from <c>UserData/</c> with the CloudWatch agent's install after it, base64-encoded after
+    /// CloudFormation's substitution.
+    /// </summary>
     private static JsonObject UserData(string script, JsonObject variables)
     {
-        var text = DeployAssets.UserDataScript(script);
+        var text = DeployAssets.UserDataScript(script) + DeployAssets.UserDataScript(DeployAssets.CloudWatchAgentScript);
         return Base64(variables.Count == 0 ? Sub(text) : Sub(text, variables));
     }
 

@@ -72,7 +72,7 @@ public sealed class CloudWatchRenderingTests
         Assert.Equal("/egress-lab/egress-lab/boot", LogFiles(config).Single()["log_group_name"]!.ToString());
 
         // The marker becomes the interface the script found; the conntrack figures reach the listener the config opens.
-        Assert.Contains($"sed \"s/{TemplateRenderer.PrimaryInterfaceMarker}/$IFACE/\"", script, StringComparison.Ordinal);
+        Assert.Contains($"sed \"s/{TemplateRenderer.PrimaryInterfaceMarker}/$primary_interface/\"", script, StringComparison.Ordinal);
         Assert.Contains("/proc/sys/net/netfilter/nf_conntrack_count", script, StringComparison.Ordinal);
         Assert.Contains("/proc/sys/net/netfilter/nf_conntrack_max", script, StringComparison.Ordinal);
         Assert.Contains("conntrack_count:%s|g", script, StringComparison.Ordinal);

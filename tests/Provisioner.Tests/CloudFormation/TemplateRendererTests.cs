@@ -416,7 +416,7 @@ public sealed class TemplateRendererTests
     private static string Substitute(JsonObject properties, string allowedDomains, bool policyFromSsm = false)
     {
         var (_, variables) = FnSub.Parts(properties["UserData"]!);
-        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "PolicyParameterName", "SystemdUnit", "CloudWatchAgentConfig"], variables.Select(v => v.Key));
+        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "PolicyParameterName", "SystemdUnit", "CloudWatchAgentConfig", "PrimaryInterfaceMarker"], variables.Select(v => v.Key));
         var values = ParameterValues(allowedDomains);
         values["Condition:PolicyFromSsm"] = policyFromSsm ? "true" : "false";
         return FnSub.ResolveUserData(properties["UserData"]!, values);

@@ -14,17 +14,11 @@ iptables -t nat -C POSTROUTING -o "$IFACE" -j MASQUERADE 2>/dev/null || iptables
 iptables -F FORWARD
 iptables -P FORWARD ACCEPT
 service iptables save
-# CloudWatch, unless the stack's CloudWatchAgent parameter is Disabled (the configuration is then empty): the agent
-# ships the boot log, the primary interface's bytes (its net plugin) and the conntrack table's fill, which a small
-# service reads from /proc and hands to the agent's StatsD listener on loopback once a minute.
-cloudwatch_config=$(cat <<'EGRESS_LAB_CLOUDWATCH'
-${CloudWatchAgentConfig}
-EGRESS_LAB_CLOUDWATCH
-)
-if [ -n "$cloudwatch_config" ]; then
-  for _ in {1..30}; do dnf install -y amazon-cloudwatch-agent && break; sleep 10; done
-  rpm -q amazon-cloudwatch-agent >/dev/null || { echo 'amazon-cloudwatch-agent did not install' >&2; exit 1; }
-  printf '%s\n' "$cloudwatch_config" | sed "s/${PrimaryInterfaceMarker}/$IFACE/" > /opt/aws/amazon-cloudwatch-agent/etc/egress-lab.json
+# CloudWatch, unless the stack's CloudWatchAgent parameter is Disabled: a small service reads the conntrack table's
+# fill from /proc and hands it to the CloudWatch agent's StatsD listener on loopback once a minute. The agent itself
+# is installed last (cloudwatch-agent.sh, which the renderer appends).
+ship_to_cloudwatch='${ShipToCloudWatch}'
+if [ "$ship_to_cloudwatch" = true ]; then
   cat > /usr/local/sbin/egress-lab-conntrack-metrics <<'EGRESS_LAB_CONNTRACK'
 #!/bin/bash
 # Hands the conntrack table's fill to the CloudWatch agent's StatsD listener once a minute.
@@ -38,7 +32,6 @@ EGRESS_LAB_CONNTRACK
   cat > /etc/systemd/system/egress-lab-conntrack-metrics.service <<'EGRESS_LAB_CONNTRACK_UNIT'
 [Unit]
 Description=conntrack table fill to the CloudWatch agent
-After=amazon-cloudwatch-agent.service
 
 [Service]
 ExecStart=/usr/local/sbin/egress-lab-conntrack-metrics
@@ -49,5 +42,4 @@ WantedBy=multi-user.target
 EGRESS_LAB_CONNTRACK_UNIT
   systemctl daemon-reload
   systemctl enable --now egress-lab-conntrack-metrics
-  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/egress-lab.json
 fi

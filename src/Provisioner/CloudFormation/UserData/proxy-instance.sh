@@ -78,15 +78,3 @@ ${SystemdUnit}
 EGRESS_PROXY_UNIT
 systemctl daemon-reload
 systemctl enable --now egress-proxy
-# CloudWatch, unless the stack's CloudWatchAgent parameter is Disabled (the configuration is then empty): the agent
-# ships the access log and the boot log.
-cloudwatch_config=$(cat <<'EGRESS_LAB_CLOUDWATCH'
-${CloudWatchAgentConfig}
-EGRESS_LAB_CLOUDWATCH
-)
-if [ -n "$cloudwatch_config" ]; then
-  for _ in {1..30}; do dnf install -y amazon-cloudwatch-agent && break; sleep 10; done
-  rpm -q amazon-cloudwatch-agent >/dev/null || { echo 'amazon-cloudwatch-agent did not install' >&2; exit 1; }
-  printf '%s\n' "$cloudwatch_config" > /opt/aws/amazon-cloudwatch-agent/etc/egress-lab.json
-  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/egress-lab.json
-fi

@@ -100,7 +100,8 @@ public sealed class UserDataScriptTests
             {
                 foreach (var userData in UserDataNodes(resource))
                 {
-                    if (FnSub.Parts(userData).Text == body)
+                    // A script is the whole text, or a part the renderer appends to every script (cloudwatch-agent.sh).
+                    if (FnSub.Parts(userData).Text.Contains(body, StringComparison.Ordinal))
                     {
                         uses.Add(($"{name}: {id}", template, userData));
                     }
