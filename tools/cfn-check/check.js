@@ -13,6 +13,7 @@
 // Exit codes: 0 no findings, 1 findings, 2 bad arguments or a template that cannot be read.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 
 // The engine is a dependency aws-cdk-lib bundles rather than re-exports; the registry's standalone copy is older.
@@ -28,6 +29,16 @@ function main(templates) {
   if (templates.length === 0 || templates.some((t) => t.startsWith('-'))) {
     process.stderr.write('cfn-check: name the templates to check, and nothing else\nusage: node check.js TEMPLATE...\n');
     return 2;
+  }
+
+  // Before the engine, which takes seconds to build: a missing file is a mistake in the command line.
+  for (const template of templates) {
+    try {
+      fs.accessSync(template, fs.constants.R_OK);
+    } catch (error) {
+      process.stderr.write(`cfn-check: ${template}: cannot be read: ${error.message}\n`);
+      return 2;
+    }
   }
 
   const validate = loadEngine();
