@@ -14,6 +14,9 @@ internal static class DeployAssets
     /// <summary>The proxy instance's user-data, <c>CloudFormation/UserData/proxy-instance.sh</c>.</summary>
     public const string ProxyInstanceScript = "proxy-instance.sh";
 
+    /// <summary>The CloudWatch agent's install, <c>CloudFormation/UserData/cloudwatch-agent.sh</c>, appended to every user-data script.</summary>
+    public const string CloudWatchAgentScript = "cloudwatch-agent.sh";
+
     private const string UserDataPrefix = "EgressLab.Provisioner.CloudFormation.UserData.";
 
     /// <summary>The proxy's systemd unit, <c>deploy/systemd/egress-proxy.service</c>.</summary>

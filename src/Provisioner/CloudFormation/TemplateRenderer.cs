@@ -31,6 +31,7 @@ internal sealed partial class TemplateRenderer
         public const string ProxyPackageSha256 = "ProxyPackageSha256";
         public const string ProxyFleetSize = "ProxyFleetSize";
         public const string ProxyPolicySource = "ProxyPolicySource";
+        public const string CloudWatchAgent = "CloudWatchAgent";
     }
 
     /// <summary>The template's conditions.</summary>
@@ -147,6 +148,7 @@ internal sealed partial class TemplateRenderer
         AddSecurityGroups();
         AddNetworkAcls();
         AddInstanceProfile();
+        AddLogGroups();
         foreach (var instance in _model.Instances.Where(i => i.Role != InstanceRole.Proxy))
         {
             AddInstance(instance);
@@ -190,6 +192,7 @@ internal sealed partial class TemplateRenderer
             [Parameters.NatInstanceType] = InstanceType("t3.micro", "The NAT instance's type. Its network bandwidth is the private subnets' bandwidth to the internet."),
             [Parameters.ClientInstanceType] = InstanceType("t3.micro", "The test instances' type."),
         };
+        AddCloudWatchParameter(parameters);
         if (!hasProxy)
         {
             return parameters;
@@ -252,6 +255,7 @@ internal sealed partial class TemplateRenderer
         {
             [Conditions.HasKeyName] = Not(Intrinsics.Equals(Ref(Parameters.KeyName), "")),
         };
+        AddCloudWatchCondition(conditions);
         if (hasProxy)
         {
             conditions[Conditions.SingleProxy] = Intrinsics.Equals(Ref(Parameters.ProxyFleetSize), "1");
@@ -491,7 +495,7 @@ internal sealed partial class TemplateRenderer
                     ["Action"] = "sts:AssumeRole",
                 }),
             },
-            ["ManagedPolicyArns"] = new JsonArray(Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")),
+            ["ManagedPolicyArns"] = new JsonArray(Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"), CloudWatchAgentPolicyArn()),
         };
         if (policies is not null)
         {
@@ -800,9 +804,14 @@ internal sealed partial class TemplateRenderer
 
     /// <summary>
     /// The NAT instance's user-data, <c>UserData/nat-instance.sh</c>: installs iptables-services, then the very commands
-    /// the lab runs (<see cref="NatInstanceSetup"/>; a test keeps the two the same).
+    /// the lab runs (<see cref="NatInstanceSetup"/>; a test keeps the two the same), then the CloudWatch agent when on.
     /// </summary>
-    private static JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, []);
+    private JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, new JsonObject
+    {
+        ["ShipToCloudWatch"] = If(ShipToCloudWatch, "true", ""),
+        ["CloudWatchAgentConfig"] = CloudWatchAgentVariable(InstanceRole.Nat),
+        ["PrimaryInterfaceMarker"] = PrimaryInterfaceMarker,
+    });
 
     /// <summary>
     /// The proxy instance's user-data, <c>UserData/proxy-instance.sh</c>: an <c>Fn::Sub</c> over the package, checksum
@@ -819,6 +828,8 @@ internal sealed partial class TemplateRenderer
         ["PolicyParameterName"] = If(Conditions.PolicyFromSsm, Ref(PolicyParameterId), ""),
         // A variable's value is inserted as it is, so the unit needs no escaping; the script adds the final newline.
         ["SystemdUnit"] = _systemdUnit.EndsWith('\n') ? _systemdUnit[..^1] : _systemdUnit,
+        ["CloudWatchAgentConfig"] = CloudWatchAgentVariable(InstanceRole.Proxy),
+        ["PrimaryInterfaceMarker"] = PrimaryInterfaceMarker,
     });
 
     // The parameter is "a,b,c"; the configuration wants ["a", "b", "c"], and the text around it supplies the outer quotes.
@@ -827,10 +838,13 @@ internal sealed partial class TemplateRenderer
         ["Fn::Join"] = new JsonArray("\", \"", new JsonObject { ["Fn::Split"] = new JsonArray(",", Ref(Parameters.AllowedDomains)) }),
     };
 
-    /// <summary>A user-data script from <c>UserData/</c>, base64-encoded after CloudFormation's substitution.</summary>
+    /// <summary>
+    /// A user-data script from <c>UserData/</c> with the CloudWatch agent's install after it, base64-encoded after
+    /// CloudFormation's substitution.
+    /// </summary>
     private static JsonObject UserData(string script, JsonObject variables)
     {
-        var text = DeployAssets.UserDataScript(script);
+        var text = DeployAssets.UserDataScript(script) + DeployAssets.UserDataScript(DeployAssets.CloudWatchAgentScript);
         return Base64(variables.Count == 0 ? Sub(text) : Sub(text, variables));
     }
 

@@ -75,6 +75,8 @@ internal static class FnSub
         // A condition's value is given as a parameter named "Condition:<name>", "true" or "false".
         JsonObject { Count: 1 } function when function["Fn::If"] is JsonArray { Count: 3 } choice =>
             Evaluate(parameters[$"Condition:{choice[0]!.GetValue<string>()}"] == "true" ? choice[1] : choice[2], parameters),
+        JsonObject { Count: 1 } function when function["Fn::Sub"] is JsonValue text =>
+            [Scan(text.GetValue<string>(), name => parameters[name])],
         JsonObject { Count: 1 } function when function["Fn::Join"] is JsonArray { Count: 2 } join =>
             [string.Join(join[0]!.GetValue<string>(), Evaluate(join[1], parameters))],
         JsonObject { Count: 1 } function when function["Fn::Split"] is JsonArray { Count: 2 } split =>

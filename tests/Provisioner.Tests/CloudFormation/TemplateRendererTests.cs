@@ -115,7 +115,7 @@ public sealed class TemplateRendererTests
         AssertInOrder(lines, NatInstanceSetup.Commands(persist: true));
         var start = Array.IndexOf(lines, "systemctl enable --now iptables");
         Assert.True(start > 0, userData);
-        Assert.Equal(NatInstanceSetup.Commands(persist: true), lines.Skip(start + 1).Where(l => l.Length > 0));
+        Assert.Equal(NatInstanceSetup.Commands(persist: true), lines.Skip(start + 1).TakeWhile(l => !l.StartsWith("# CloudWatch", StringComparison.Ordinal)).Where(l => l.Length > 0));
         Assert.Contains("iptables-services", userData, StringComparison.Ordinal);
         Assert.Contains("/etc/sysctl.d/", userData, StringComparison.Ordinal);
         Assert.DoesNotContain("eth0", userData, StringComparison.Ordinal);
@@ -409,6 +409,7 @@ public sealed class TemplateRendererTests
         ["AWS::Region"] = "eu-west-1",
         ["AWS::StackName"] = "egress-lab",
         ["Condition:PolicyFromSsm"] = "false",
+        ["Condition:" + TemplateRenderer.ShipToCloudWatch] = "true",
         [TemplateRenderer.PolicyParameterId] = "/egress-lab/egress-lab/proxy-policy",
         ["NatNetworkInterface"] = "eni-0123456789abcdef0",
     };
@@ -417,7 +418,7 @@ public sealed class TemplateRendererTests
     private static string Substitute(JsonObject properties, string allowedDomains, bool policyFromSsm = false)
     {
         var (_, variables) = FnSub.Parts(properties["UserData"]!);
-        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "PolicyParameterName", "SystemdUnit"], variables.Select(v => v.Key));
+        Assert.Equal(["ProxyPort", "AdminAddress", "AdminPort", "VpcCidr", "AllowedDomainList", "PolicyParameterName", "SystemdUnit", "CloudWatchAgentConfig", "PrimaryInterfaceMarker"], variables.Select(v => v.Key));
         var values = ParameterValues(allowedDomains);
         values["Condition:PolicyFromSsm"] = policyFromSsm ? "true" : "false";
         return FnSub.ResolveUserData(properties["UserData"]!, values);
@@ -425,7 +426,7 @@ public sealed class TemplateRendererTests
 
     private static string UserDataText(JsonNode properties) => FnSub.Parts(properties["UserData"]!).Text;
 
-    private static string Between(string text, string start, string end)
+    internal static string Between(string text, string start, string end)
     {
         var from = text.IndexOf(start, StringComparison.Ordinal);
         Assert.True(from >= 0, $"no '{start.Trim()}' in:\n{text}");

@@ -21,7 +21,8 @@ public sealed class LabRulesetsTests
         var ruleset = LabRulesets.SecurityGroups(model, model.Instance("nat"));
 
         Assert.Contains("ct state established,related accept", ruleset, StringComparison.Ordinal);
-        Assert.Contains("ip saddr 0.0.0.0/0 ip protocol tcp tcp dport 22 accept", ruleset, StringComparison.Ordinal);
+        // No SSH from the internet: instances are reached through SSM Session Manager (cfn-lint W2508).
+        Assert.DoesNotContain("dport 22", ruleset, StringComparison.Ordinal);
         Assert.Contains("ip saddr 0.0.0.0/0 ip protocol icmp accept", ruleset, StringComparison.Ordinal);
         Assert.Contains("ip saddr 10.10.0.0/16 ip protocol tcp tcp dport 80 accept", ruleset, StringComparison.Ordinal);
         Assert.Contains("ip saddr 10.10.0.0/16 ip protocol tcp tcp dport 443 accept", ruleset, StringComparison.Ordinal);

@@ -98,7 +98,6 @@ public sealed class TopologyLoaderTests
         Assert.Null(nat.Egress);
         Assert.Equal(
             [
-                new SecurityGroupRule(TrafficProtocol.Tcp, new PortRange(22, 22), anywhere, "SSH from anywhere"),
                 new SecurityGroupRule(TrafficProtocol.Icmp, PortRange.All, anywhere, "ICMP from anywhere"),
                 new SecurityGroupRule(TrafficProtocol.Tcp, new PortRange(80, 80), vpc, "HTTP from the VPC"),
                 new SecurityGroupRule(TrafficProtocol.Tcp, new PortRange(443, 443), vpc, "HTTPS from the VPC"),

@@ -100,8 +100,9 @@ public sealed class UserDataScriptTests
             {
                 foreach (var userData in UserDataNodes(resource))
                 {
-                    // A script may open a longer one: the failover NAT's runs its own steps, then the NAT instance's.
-                    if (FnSub.Parts(userData).Text.StartsWith(body, StringComparison.Ordinal))
+                    // A script is the whole text or a part of it: the failover NAT's runs its own steps, then the NAT
+                    // instance's, and the renderer appends cloudwatch-agent.sh to every script.
+                    if (FnSub.Parts(userData).Text.Contains(body, StringComparison.Ordinal))
                     {
                         uses.Add(($"{name}: {id}", template, userData));
                     }
