@@ -145,18 +145,18 @@ internal sealed partial class TemplateRenderer
 
     /// <summary>
     /// <c>UserData/nat-failover.sh</c> (attach the fixed interface, default route out of it), then the plain NAT
-    /// instance's script without its first line, so both NAT shapes run the same NAT setup.
+    /// instance's script without its first line, so both NAT shapes run the same NAT setup, then the CloudWatch agent's
+    /// install, as every instance's user-data ends.
     /// </summary>
-    private static JsonObject NatFailoverUserData(string interfaceId, InstanceSpec nat, SubnetSpec subnet)
+    private JsonObject NatFailoverUserData(string interfaceId, InstanceSpec nat, SubnetSpec subnet)
     {
         var natScript = DeployAssets.UserDataScript(DeployAssets.NatInstanceScript);
         var text = DeployAssets.UserDataScript(DeployAssets.NatFailoverScript) + natScript[(natScript.IndexOf('\n', StringComparison.Ordinal) + 1)..];
-        return Base64(Sub(text, new JsonObject
-        {
-            ["NatInterface"] = Ref(interfaceId),
-            ["NatPrivateIp"] = nat.PrivateIp.ToString(),
-            ["SubnetPrefixLength"] = Invariant(subnet.Cidr.PrefixLength),
-            ["SubnetRouter"] = subnet.Gateway.ToString(),
-        }));
+        var variables = NatUserDataVariables();
+        variables["NatInterface"] = Ref(interfaceId);
+        variables["NatPrivateIp"] = nat.PrivateIp.ToString();
+        variables["SubnetPrefixLength"] = Invariant(subnet.Cidr.PrefixLength);
+        variables["SubnetRouter"] = subnet.Gateway.ToString();
+        return UserDataText(text, variables);
     }
 }

@@ -806,12 +806,14 @@ internal sealed partial class TemplateRenderer
     /// The NAT instance's user-data, <c>UserData/nat-instance.sh</c>: installs iptables-services, then the very commands
     /// the lab runs (<see cref="NatInstanceSetup"/>; a test keeps the two the same), then the CloudWatch agent when on.
     /// </summary>
-    private JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, new JsonObject
+    private JsonObject NatUserData() => UserData(DeployAssets.NatInstanceScript, NatUserDataVariables());
+
+    private JsonObject NatUserDataVariables() => new()
     {
         ["ShipToCloudWatch"] = If(ShipToCloudWatch, "true", ""),
         ["CloudWatchAgentConfig"] = CloudWatchAgentVariable(InstanceRole.Nat),
         ["PrimaryInterfaceMarker"] = PrimaryInterfaceMarker,
-    });
+    };
 
     /// <summary>
     /// The proxy instance's user-data, <c>UserData/proxy-instance.sh</c>: an <c>Fn::Sub</c> over the package, checksum
@@ -842,9 +844,12 @@ internal sealed partial class TemplateRenderer
     /// A user-data script from <c>UserData/</c> with the CloudWatch agent's install after it, base64-encoded after
     /// CloudFormation's substitution.
     /// </summary>
-    private static JsonObject UserData(string script, JsonObject variables)
+    private static JsonObject UserData(string script, JsonObject variables) => UserDataText(DeployAssets.UserDataScript(script), variables);
+
+    /// <summary>User-data text with the CloudWatch agent's install after it, base64-encoded after substitution.</summary>
+    private static JsonObject UserDataText(string text, JsonObject variables)
     {
-        var text = DeployAssets.UserDataScript(script) + DeployAssets.UserDataScript(DeployAssets.CloudWatchAgentScript);
+        text += DeployAssets.UserDataScript(DeployAssets.CloudWatchAgentScript);
         return Base64(variables.Count == 0 ? Sub(text) : Sub(text, variables));
     }
 

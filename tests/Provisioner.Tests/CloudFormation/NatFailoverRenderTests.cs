@@ -56,7 +56,16 @@ public sealed class NatFailoverRenderTests
         var route = text.IndexOf("ip route replace default via '${SubnetRouter}' dev \"$ENI_IFACE\"", StringComparison.Ordinal);
         var masquerade = text.IndexOf("-j MASQUERADE", StringComparison.Ordinal);
         Assert.True(attach > 0 && route > attach && masquerade > route, text);
-        Assert.Single(text.Split('\n'), line => line.StartsWith("#!", StringComparison.Ordinal));
+        // One script: the NAT instance's own first line (its shebang) is dropped; a shebang further down belongs to a
+        // file the script writes (the conntrack reporter), not to the user-data.
+        Assert.StartsWith("#!/bin/bash\n", text, StringComparison.Ordinal);
+        Assert.Equal(
+            text.Split('\n').Count(line => line.StartsWith("#!", StringComparison.Ordinal)),
+            DeployAssets.UserDataScript(DeployAssets.NatInstanceScript).Split('\n').Count(line => line.StartsWith("#!", StringComparison.Ordinal)));
+        // Like every instance's, it ends with the CloudWatch agent's install, fed the NAT's agent configuration.
+        Assert.EndsWith(DeployAssets.UserDataScript(DeployAssets.CloudWatchAgentScript), text, StringComparison.Ordinal);
+        Assert.Equal(TemplateRenderer.ShipToCloudWatch, variables["ShipToCloudWatch"]!["Fn::If"]![0]!.ToString());
+        Assert.Contains("statsd", variables["CloudWatchAgentConfig"]!.ToJsonString(), StringComparison.Ordinal);
         // It reaches the EC2 API before it holds the fixed interface: a public address of its own.
         Assert.True(data["NetworkInterfaces"]![0]!["AssociatePublicIpAddress"]!.GetValue<bool>());
         Assert.Equal("NatFailoverInstanceProfile", data["IamInstanceProfile"]!["Arn"]!["Fn::GetAtt"]![0]!.ToString());
