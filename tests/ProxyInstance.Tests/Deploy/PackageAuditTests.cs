@@ -41,35 +41,23 @@ public sealed class PackageAuditTests
         Assert.All(AuditWarnings, code => Assert.Contains(code, asErrors));
     }
 
-    [Fact]
-    public async Task Restore_DirectPackageWithLowSeverityAdvisory_FailsWithNU1901()
+    [Theory]
+    // A direct reference with a low-severity advisory: NuGetAuditLevel "low" reports it, and as an error.
+    [InlineData("Serilog", "Serilog", 0, "NU1901")]
+    // Yarp.ReverseProxy brings System.IO.Hashing; only NuGetAuditMode "all" looks past the direct references.
+    [InlineData("Yarp.ReverseProxy", "System.IO.Hashing", 2, "NU1903")]
+    public async Task Restore_PackageInTheGraphWithAdvisory_FailsWithTheSeverityError(string reference, string advised, int severity, string code)
     {
         await using var advisories = await AdvisoryServer.StartAsync(new JsonObject
         {
-            ["serilog"] = Advisory(severity: 0),
+            [advised.ToLowerInvariant()] = Advisory(severity),
         });
 
-        var result = await RestoreAsync("Serilog", advisories);
+        var result = await RestoreAsync(reference, advisories);
 
         Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains("error NU1901", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("'Serilog'", result.Stdout, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Restore_TransitivePackageWithAdvisory_FailsWithNU1903()
-    {
-        // Yarp.ReverseProxy brings System.IO.Hashing; only NuGetAuditMode "all" looks past the direct references.
-        await using var advisories = await AdvisoryServer.StartAsync(new JsonObject
-        {
-            ["system.io.hashing"] = Advisory(severity: 2),
-        });
-
-        var result = await RestoreAsync("Yarp.ReverseProxy", advisories);
-
-        Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains("error NU1903", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("'System.IO.Hashing'", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"error {code}", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"'{advised}'", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
