@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using EgressLab.ProxyInstance.Tests.Forwarding;
 using EgressLab.ProxyInstance.Tests.TestHost;
 
 namespace EgressLab.ProxyInstance.Tests.Hosting;
 
-public sealed class ProgramTests
+public sealed partial class ProgramTests
 {
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
 
@@ -140,6 +141,71 @@ public sealed class ProgramTests
         Assert.Contains("error: ", process.Stderr, StringComparison.Ordinal);
         Assert.Contains("Usage: ProxyInstance allowlist suggest", process.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Run_DefaultLogging_WritesOperationalLinesToStderrInOneFormat()
+    {
+        var proxyPort = PlainHttpTests.UnusedPort();
+        await using var process = ProxyProcess.Start([], new Dictionary<string, string>
+        {
+            ["Proxy__Listen__0"] = $"127.0.0.1:{proxyPort}",
+            ["Proxy__AdminListen"] = $"127.0.0.1:{PlainHttpTests.UnusedPort()}",
+        });
+
+        await process.WaitForLogAsync("Application started.", ExitTimeout);
+
+        var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, line => Assert.Matches(OperationalLine(), line));
+        Assert.Contains(lines, line => line.EndsWith(" [INF] Microsoft.Hosting.Lifetime: Application started. Press Ctrl+C to shut down.", StringComparison.Ordinal));
+        Assert.DoesNotContain("Application started.", process.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_SerilogSection_ReplacesTheStderrSinkWithItsFileSink()
+    {
+        var logFile = Path.Combine(Path.GetTempPath(), $"egress-serilog-{Guid.NewGuid():N}.log");
+        var proxyPort = PlainHttpTests.UnusedPort();
+        try
+        {
+            await using (var process = ProxyProcess.Start([], new Dictionary<string, string>
+            {
+                ["Proxy__Listen__0"] = $"127.0.0.1:{proxyPort}",
+                ["Proxy__AdminListen"] = $"127.0.0.1:{PlainHttpTests.UnusedPort()}",
+                ["Serilog__WriteTo__0__Name"] = "File",
+                ["Serilog__WriteTo__0__Args__path"] = logFile,
+                ["Serilog__WriteTo__0__Args__outputTemplate"] = "[{Level:u3}] {SourceContext}: {Message:lj}{NewLine}",
+            }))
+            {
+                await WaitForPortAsync(proxyPort, process);
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (!(File.Exists(logFile) && (await ReadSharedAsync(logFile)).Contains("Application started.", StringComparison.Ordinal)))
+                {
+                    Assert.True(DateTime.UtcNow < deadline, $"no startup line in {logFile}; stderr: {process.Stderr}");
+                    await Task.Delay(50, TestContext.Current.CancellationToken);
+                }
+
+                Assert.DoesNotContain("Application started.", process.Stderr, StringComparison.Ordinal);
+            }
+
+            Assert.Contains("[INF] Microsoft.Hosting.Lifetime: Application started. Press Ctrl+C to shut down.\n", await ReadSharedAsync(logFile), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(logFile);
+        }
+    }
+
+    /// <summary>Reads a file another process still has open for writing.</summary>
+    private static async Task<string> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The default operational log line: local time with offset, level, category, message.</summary>
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2} \[(VRB|DBG|INF|WRN|ERR|FTL)\] [A-Za-z0-9_.]+: \S.*$")]
+    private static partial Regex OperationalLine();
 
     [Fact]
     public async Task Run_EmbeddedDefaultsWithEnvironmentOverrides_ServesAllowedAndDeniesOthers()
