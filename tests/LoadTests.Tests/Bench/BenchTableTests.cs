@@ -139,10 +139,12 @@ public sealed class BenchTableTests
     }
 
     [Theory]
-    [InlineData("# TYPE dotnet_gc_allocated_bytes_total counter\ndotnet_gc_allocated_bytes_total 123456789\n", 123456789.0)]
-    [InlineData("dotnet_gc_allocated_bytes_total_other 5\ndotnet_gc_allocated_bytes_total 1.5e9\r\n", 1.5e9)]
+    [InlineData("# TYPE dotnet_gc_heap_total_allocated_bytes_total counter\ndotnet_gc_heap_total_allocated_bytes_total 123456789\n", 123456789.0)]
+    [InlineData("# TYPE dotnet_gc_heap_total_allocated_bytes_total counter\ndotnet_gc_heap_total_allocated_bytes_total{} 35453296\n", 35453296.0)]
+    [InlineData("dotnet_gc_heap_total_allocated_bytes_total_other 5\ndotnet_gc_heap_total_allocated_bytes_total 1.5e9\r\n", 1.5e9)]
     [InlineData("proxy_requests_total 3\n", null)]
-    [InlineData("dotnet_gc_allocated_bytes_total NaNx\n", null)]
+    [InlineData("dotnet_gc_allocated_bytes_total 5\n", null)]
+    [InlineData("dotnet_gc_heap_total_allocated_bytes_total NaNx\n", null)]
     public void ProxyAllocations_Parse_ReadsTheUnlabelledSample(string exposition, double? expected)
     {
         Assert.Equal(expected, ProxyAllocations.Parse(exposition));
