@@ -82,6 +82,25 @@ public sealed class AdminEndpointTests
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
 
+    [Fact]
+    public async Task Metrics_ScraperAsksForOpenMetrics_AnswersOpenMetricsWithTheSameSeries()
+    {
+        await using var proxy = await ProxyServer.StartAsync(ProxyServer.Config(ProxyServer.AllowAll(80)), new TestNetwork());
+        using var admin = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{proxy.AdminEndPoint}/metrics");
+        // What Prometheus sends by default.
+        request.Headers.TryAddWithoutValidation("Accept", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1");
+
+        using var response = await admin.SendAsync(request, Token);
+        var body = await response.Content.ReadAsStringAsync(Token);
+        var text = PrometheusText.Parse(body);
+
+        Assert.Equal("application/openmetrics-text", response.Content.Headers.ContentType?.MediaType);
+        Assert.EndsWith("# EOF\n", body, StringComparison.Ordinal);
+        Assert.Equal(0, text.Value("proxy_sni_mismatch_total"));
+        Assert.Equal(0, text.Value("proxy_config_reloads_total", ("result", "failure"), ("source", "file")));
+    }
+
     /// <summary>
     /// One proxied request of each kind (allowed plain HTTP to a name the resolver answers, an allowed tunnel, a denied
     /// request), then the admin endpoint's <c>/metrics</c> once the tunnel has closed.
