@@ -151,6 +151,21 @@ public sealed class BenchTableTests
     }
 
     [Fact]
+    public async Task ProxyAllocations_ReadAsync_ReadsTheRealProxysCounter()
+    {
+        var token = TestContext.Current.CancellationToken;
+        await using var proxy = await EgressLab.ProxyInstance.Tests.TestHost.ProxyServer.StartAsync(
+            EgressLab.ProxyInstance.Tests.TestHost.ProxyServer.Config(EgressLab.ProxyInstance.Tests.TestHost.ProxyServer.AllowAll(80)),
+            new EgressLab.ProxyInstance.Tests.TestHost.TestNetwork());
+
+        var first = await ProxyAllocations.ReadAsync(proxy.AdminEndPoint.Port, token);
+        var second = await ProxyAllocations.ReadAsync(proxy.AdminEndPoint.Port, token);
+
+        Assert.True(first > 0, $"read {first}");
+        Assert.True(second > first, $"a scrape allocates, yet the counter went from {first} to {second}");
+    }
+
+    [Fact]
     public void ProxyAllocations_PerRequest_NeedsBothReadingsAndRequests()
     {
         Assert.Equal(250.0, ProxyAllocations.PerRequest(1000, 3500, 10));
