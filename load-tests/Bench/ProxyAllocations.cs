@@ -3,10 +3,10 @@ using System.Net;
 
 namespace EgressLab.LoadTests.Bench;
 
-/// <summary>Reads how many bytes the proxy instance has allocated, from <c>dotnet_gc_allocated_bytes_total</c> on its <c>/metrics</c>.</summary>
+/// <summary>Reads how many bytes the proxy instance has allocated, from the runtime's <c>dotnet_gc_heap_total_allocated_bytes_total</c> on its <c>/metrics</c>.</summary>
 internal static class ProxyAllocations
 {
-    public const string MetricName = "dotnet_gc_allocated_bytes_total";
+    public const string MetricName = "dotnet_gc_heap_total_allocated_bytes_total";
 
     private static readonly HttpClient Client = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
@@ -36,7 +36,8 @@ internal static class ProxyAllocations
         foreach (var line in exposition.Split('\n'))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length >= 2 && fields[0] == MetricName
+            // The exporter writes an unlabelled sample with empty braces; the text format allows both.
+            if (fields.Length >= 2 && (fields[0] == MetricName || fields[0] == MetricName + "{}")
                 && double.TryParse(fields[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {
                 return value;

@@ -35,9 +35,7 @@ internal static class AdminEndpoints
                 await response.WriteAsync(draining ? "draining\n" : "ready\n", aborted).ConfigureAwait(false);
                 break;
             case "/metrics":
-                var exporter = context.RequestServices.GetRequiredService<PrometheusExporter>();
-                response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-                await response.WriteAsync(exporter.Render(), aborted).ConfigureAwait(false);
+                await context.RequestServices.GetRequiredService<PrometheusEndpoint>().WriteAsync(context).ConfigureAwait(false);
                 break;
             default:
                 response.StatusCode = StatusCodes.Status404NotFound;

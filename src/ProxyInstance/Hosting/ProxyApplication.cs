@@ -64,9 +64,8 @@ internal static class ProxyApplication
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddMetrics();
+        PrometheusEndpoint.Register(builder.Services);
         builder.Services.AddSingleton<ProxyMetrics>();
-        builder.Services.AddSingleton<PrometheusExporter>();
         builder.Services.AddSingleton(sp => new RuntimeSettingsStore(settings, source, null,
             sp.GetRequiredService<ILogger<RuntimeSettingsStore>>(), sp.GetRequiredService<ProxyMetrics>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RuntimeSettingsStore>());
@@ -137,10 +136,10 @@ internal static class ProxyApplication
         });
 
         var app = builder.Build();
-        // Resolve now so the meter listener sees every instrument from the first request.
-        app.Services.GetRequiredService<PrometheusExporter>();
+        // Resolve now so the meter provider listens from the first request.
+        app.Services.GetRequiredService<PrometheusEndpoint>();
         var limits = app.Services.GetRequiredService<ClientLimits>();
-        app.Services.GetRequiredService<ProxyMetrics>().ObserveClientConnections(() => limits.Connections);
+        app.Services.GetRequiredService<ProxyMetrics>().ObserveClientConnections(() => limits.Connections, settings.MaxConnections);
         // Not an async lambda: that would allocate a state machine for every proxied request.
         app.Use(next => context => bound.IsAdmin(context.Connection) ? AdminEndpoints.HandleAsync(context) : next(context));
         var forwardProxy = app.Services.GetRequiredService<ForwardProxyHandler>();

@@ -3,11 +3,13 @@ using System.Diagnostics.Metrics;
 
 namespace EgressLab.ProxyInstance.Metrics;
 
-/// <summary>The proxy's instruments, on the meter <see cref="MeterName"/>. Recording methods do not allocate.</summary>
+/// <summary>
+/// The proxy's instruments, on the meter <see cref="MeterName"/>. Recording methods do not allocate. Besides them, the
+/// process's start time and open descriptors, which the runtime's own <c>System.Runtime</c> meter does not report.
+/// </summary>
 internal sealed class ProxyMetrics : IDisposable
 {
     public const string MeterName = "EgressLab.Proxy";
-
 
     /// <summary>Bucket upper bounds, in seconds, for DNS and connect durations: 0.5 ms to 10 s.</summary>
     public static IReadOnlyList<double> DurationBuckets { get; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -42,8 +44,10 @@ internal sealed class ProxyMetrics : IDisposable
         var durationAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
         _requests = _meter.CreateCounter<long>("proxy_requests_total", "{request}", "Requests and CONNECT tunnels, by policy decision, deciding rule and kind.");
         _activeTunnels = _meter.CreateUpDownCounter<long>("proxy_active_tunnels", "{tunnel}", "CONNECT tunnels open now.");
-        _bytesUp = _meter.CreateCounter<long>("proxy_bytes_up_total", "By", "Bytes relayed from clients to origins.");
-        _bytesDown = _meter.CreateCounter<long>("proxy_bytes_down_total", "By", "Bytes relayed from origins to clients.");
+        // No unit on the byte counters: the exporter appends a unit not already at the end of the name, which would
+        // make these proxy_bytes_up_total_bytes_total. Their names say the unit.
+        _bytesUp = _meter.CreateCounter<long>("proxy_bytes_up_total", unit: null, "Bytes relayed from clients to origins.");
+        _bytesDown = _meter.CreateCounter<long>("proxy_bytes_down_total", unit: null, "Bytes relayed from origins to clients.");
         _dnsDuration = _meter.CreateHistogram("proxy_dns_duration_seconds", "s", "Time to resolve a destination host name.", tags: null, durationAdvice);
         _connectDuration = _meter.CreateHistogram("proxy_upstream_connect_duration_seconds", "s", "Time to open the TCP connection to an origin.", tags: null, durationAdvice);
         _sniMismatches = _meter.CreateCounter<long>("proxy_sni_mismatch_total", "{tunnel}", "Tunnels refused because the TLS SNI did not match the CONNECT host.");
@@ -54,14 +58,30 @@ internal sealed class ProxyMetrics : IDisposable
         _parameterPolls = _meter.CreateCounter<long>("proxy_policy_parameter_polls_total", "{poll}",
             "Reads of the policy's SSM parameter, by result: unchanged, changed (a new version, then counted as a reload) or error.");
 
+        // Series that exist from the start read 0 rather than missing until their first event, so that rate() and
+        // alerts see the first one. The exporter only sees these if it listens already (ProxyApplication resolves it first).
+        _activeTunnels.Add(0);
+        _sniMismatches.Add(0);
+        _tunnelHostMismatches.Add(0);
+        _bytesUp.Add(0);
+        _bytesDown.Add(0);
+        foreach (var result in (string[])[SuccessResult, FailureResult])
+        {
+            _reloads.Add(0, new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("source", FileSource));
+        }
+
         var startTime = ProcessStartTimeSeconds();
         _meter.CreateObservableGauge("process_start_time_seconds", () => startTime, "s", "Start time of the process since the Unix epoch.");
-        CreateRuntimeInstruments(_meter);
+        _meter.CreateObservableGauge("process_open_fds", OpenFileDescriptors, "{descriptor}", "File descriptors the process has open (Linux only).");
     }
 
-    /// <summary>Reports the client connections open now, as counted against <c>Limits:MaxConnections</c>.</summary>
-    public void ObserveClientConnections(Func<int> open) =>
+    /// <summary>Reports the client connections open now and <c>Limits:MaxConnections</c>, the most it admits.</summary>
+    public void ObserveClientConnections(Func<int> open, int limit)
+    {
         _meter.CreateObservableGauge("proxy_client_connections", open, "{connection}", "Client connections open now on the proxy listeners.");
+        _meter.CreateObservableGauge("proxy_client_connections_limit", () => limit, "{connection}",
+            "Limits:MaxConnections, the client connections the proxy admits at once; those past it are answered 503.");
+    }
 
     /// <summary>One request (<c>http</c>) or CONNECT (<c>tunnel</c>) and the policy's verdict on it.</summary>
     public void RecordRequest(string decision, string rule, string kind) =>
@@ -105,28 +125,6 @@ internal sealed class ProxyMetrics : IDisposable
     public void RecordParameterPoll(string result) => _parameterPolls.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void Dispose() => _meter.Dispose();
-
-    /// <summary>
-    /// The process's CPU, memory and descriptors and the runtime's garbage collector and thread pool, read when scraped,
-    /// under the names Prometheus client libraries use, so that allocations and collections can be set against requests.
-    /// </summary>
-    private static void CreateRuntimeInstruments(Meter meter)
-    {
-        meter.CreateObservableCounter("process_cpu_seconds_total", static () => Environment.CpuUsage.TotalTime.TotalSeconds, "s", "User and system CPU time the process has used.");
-        meter.CreateObservableGauge("process_resident_memory_bytes", static () => Environment.WorkingSet, "By", "Resident memory of the process.");
-        meter.CreateObservableGauge("process_open_fds", OpenFileDescriptors, "{descriptor}", "File descriptors the process has open (Linux only).");
-        meter.CreateObservableCounter("dotnet_gc_allocated_bytes_total", static () => GC.GetTotalAllocatedBytes(precise: false), "By", "Bytes allocated on the managed heap.");
-        meter.CreateObservableCounter("dotnet_gc_collections_total", static () => new[]
-        {
-            new Measurement<long>(GC.CollectionCount(0), new KeyValuePair<string, object?>("generation", "gen0")),
-            new Measurement<long>(GC.CollectionCount(1), new KeyValuePair<string, object?>("generation", "gen1")),
-            new Measurement<long>(GC.CollectionCount(2), new KeyValuePair<string, object?>("generation", "gen2")),
-        }, "{collection}", "Garbage collections, by the oldest generation collected; a gen1 collection also counts under gen0.");
-        meter.CreateObservableCounter("dotnet_gc_pause_seconds_total", static () => GC.GetTotalPauseDuration().TotalSeconds, "s", "Time the garbage collector has paused the process.");
-        meter.CreateObservableGauge("dotnet_gc_heap_bytes", static () => GC.GetTotalMemory(forceFullCollection: false), "By", "Bytes the managed heap holds now, live or not yet collected.");
-        meter.CreateObservableGauge("dotnet_threadpool_threads", static () => ThreadPool.ThreadCount, "{thread}", "Thread-pool threads now.");
-        meter.CreateObservableGauge("dotnet_threadpool_queue_length", static () => ThreadPool.PendingWorkItemCount, "{work_item}", "Work items queued to the thread pool and not yet started.");
-    }
 
     /// <summary>Entries of <c>/proc/self/fd</c>; none are reported where it does not exist.</summary>
     private static IEnumerable<Measurement<long>> OpenFileDescriptors()

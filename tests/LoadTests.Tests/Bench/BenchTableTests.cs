@@ -139,13 +139,30 @@ public sealed class BenchTableTests
     }
 
     [Theory]
-    [InlineData("# TYPE dotnet_gc_allocated_bytes_total counter\ndotnet_gc_allocated_bytes_total 123456789\n", 123456789.0)]
-    [InlineData("dotnet_gc_allocated_bytes_total_other 5\ndotnet_gc_allocated_bytes_total 1.5e9\r\n", 1.5e9)]
+    [InlineData("# TYPE dotnet_gc_heap_total_allocated_bytes_total counter\ndotnet_gc_heap_total_allocated_bytes_total 123456789\n", 123456789.0)]
+    [InlineData("# TYPE dotnet_gc_heap_total_allocated_bytes_total counter\ndotnet_gc_heap_total_allocated_bytes_total{} 35453296\n", 35453296.0)]
+    [InlineData("dotnet_gc_heap_total_allocated_bytes_total_other 5\ndotnet_gc_heap_total_allocated_bytes_total 1.5e9\r\n", 1.5e9)]
     [InlineData("proxy_requests_total 3\n", null)]
-    [InlineData("dotnet_gc_allocated_bytes_total NaNx\n", null)]
+    [InlineData("dotnet_gc_allocated_bytes_total 5\n", null)]
+    [InlineData("dotnet_gc_heap_total_allocated_bytes_total NaNx\n", null)]
     public void ProxyAllocations_Parse_ReadsTheUnlabelledSample(string exposition, double? expected)
     {
         Assert.Equal(expected, ProxyAllocations.Parse(exposition));
+    }
+
+    [Fact]
+    public async Task ProxyAllocations_ReadAsync_ReadsTheRealProxysCounter()
+    {
+        var token = TestContext.Current.CancellationToken;
+        await using var proxy = await EgressLab.ProxyInstance.Tests.TestHost.ProxyServer.StartAsync(
+            EgressLab.ProxyInstance.Tests.TestHost.ProxyServer.Config(EgressLab.ProxyInstance.Tests.TestHost.ProxyServer.AllowAll(80)),
+            new EgressLab.ProxyInstance.Tests.TestHost.TestNetwork());
+
+        var first = await ProxyAllocations.ReadAsync(proxy.AdminEndPoint.Port, token);
+        var second = await ProxyAllocations.ReadAsync(proxy.AdminEndPoint.Port, token);
+
+        Assert.True(first > 0, $"read {first}");
+        Assert.True(second > first, $"a scrape allocates, yet the counter went from {first} to {second}");
     }
 
     [Fact]

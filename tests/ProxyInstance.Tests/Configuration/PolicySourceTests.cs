@@ -327,9 +327,8 @@ public sealed class PolicySourceTests
     [Fact]
     public async Task Poll_ReadsFail_BacksOffDoublingThenRecoversAndAppliesTheNewVersion()
     {
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var exporter = new PrometheusExporter(services.GetRequiredService<IMeterFactory>());
-        using var metrics = new ProxyMetrics(services.GetRequiredService<IMeterFactory>());
+        using var harness = new MetricsHarness();
+        var metrics = harness.Metrics;
         var logs = new CapturingLoggerProvider();
         using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         var path = Path.Combine(Path.GetTempPath(), $"egress-config-{Guid.NewGuid():N}.json");
@@ -373,7 +372,7 @@ public sealed class PolicySourceTests
             Assert.Equal(4, client.Reads);
             Assert.Equal(2, store.PolicyDocument?.Version);
             Assert.Equal(2, store.Current.Policy.RuleCount);
-            var text = PrometheusText.Parse(exporter.Render());
+            var text = await harness.ScrapeAsync();
             Assert.Equal(3, text.Value("proxy_policy_parameter_polls_total", ("result", "error")));
             Assert.Equal(1, text.Value("proxy_config_reloads_total", ("result", "success"), ("source", "ssm")));
             Assert.Equal(3, logs.Messages.Count(m => m.Contains("the policy in force stays. Next attempt within", StringComparison.Ordinal)));

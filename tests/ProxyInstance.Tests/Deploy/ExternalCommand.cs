@@ -12,12 +12,17 @@ internal static class ExternalCommand
 {
     /// <summary>
     /// Runs <paramref name="fileName"/> (looked up on PATH unless it is a path). It is killed, with its children, when
-    /// <paramref name="timeout"/> passes or the test is cancelled.
+    /// <paramref name="timeout"/> passes or the test is cancelled. <paramref name="standardInput"/>, when given, is written
+    /// to its standard input, which is then closed.
     /// </summary>
     public static async Task<CommandResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout,
-        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null,
+        string? standardInput = null)
     {
-        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = standardInput is not null, UseShellExecute = false,
+        };
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -39,6 +44,12 @@ internal static class ExternalCommand
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         try
         {
+            if (standardInput is not null)
+            {
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellationToken);
+                process.StandardInput.Close();
+            }
+
             await process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, cancellationToken);
         }
         catch (TimeoutException ex)
