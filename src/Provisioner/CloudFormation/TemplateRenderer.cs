@@ -16,7 +16,7 @@ internal sealed record RenderResult(JsonObject? Template, IReadOnlyList<string> 
 /// ACLs and instances the lab builds in namespaces, plus what only AWS has (an AMI, an instance profile for SSM Session
 /// Manager, Elastic IPs allocated by AWS, and a proxy fleet behind a Network Load Balancer).
 /// </summary>
-internal sealed class TemplateRenderer
+internal sealed partial class TemplateRenderer
 {
     /// <summary>The template's parameters, by name; the CLI's deploy options map onto these.</summary>
     public static class Parameters
@@ -132,6 +132,7 @@ internal sealed class TemplateRenderer
             }
         }
 
+        problems.AddRange(NatGatewayPreconditions(model));
         foreach (var instance in model.Instances.Where(i => i.ElasticIp is not null && model.InternetGateway is null))
         {
             problems.Add($"instance '{instance.Name}' has an Elastic IP but the topology has no Internet Gateway to reach it through; add internetGateway or remove the elasticIp");
@@ -151,6 +152,8 @@ internal sealed class TemplateRenderer
         {
             AddInstance(instance);
         }
+
+        AddNatGateways();
 
         // Routes come after the instances because a route to the NAT instance names its network interface.
         AddRoutes();
@@ -336,6 +339,10 @@ internal sealed class TemplateRenderer
 
                     // A route to a gateway that is not yet attached fails; CloudFormation cannot see that ordering by itself.
                     dependsOn = _gatewayAttachment;
+                }
+                else if (_model.FindNatGateway(route.Target) is { } natGateway)
+                {
+                    properties["NatGatewayId"] = Ref(NatGatewayId(natGateway.Name));
                 }
                 else
                 {
