@@ -16,4 +16,11 @@ internal sealed record CompareOptions(
     TimeSpan LadderStep,
     IReadOnlyList<string> With,
     string OutDirectory,
-    string CommandLine);
+    string CommandLine)
+{
+    /// <summary>The NAT gateway behaviour probes to run on every path that leaves without a proxy (<c>natgw-destination-limit</c>, <c>natgw-idle-timeout</c>).</summary>
+    public IReadOnlyList<string> Probes { get; init; } = [];
+
+    /// <summary>The topology file the lab is built from; null for <c>nat-gateway.yaml</c>, the seed topology with a NAT gateway beside the NAT instance.</summary>
+    public string? Topology { get; init; }
+}

@@ -39,4 +39,10 @@ internal sealed record CompareResults
     /// <summary>Per path id: a rate ladder of http-small, for latency against offered rate.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<LadderStep>> Ladders { get; init; } = new Dictionary<string, IReadOnlyList<LadderStep>>();
     public IReadOnlyList<RequestAccounting> Accounting { get; init; } = [];
+
+    /// <summary>The NAT gateway behaviour probes, per path that leaves without a proxy; empty when none ran.</summary>
+    public IReadOnlyList<ProbeCell> Probes { get; init; } = [];
+
+    /// <summary>The limits the lab's NAT gateway had for this run; null when the lab had no NAT gateway.</summary>
+    public NatGatewayLimits? NatGateway { get; init; }
 }
