@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.Lab;
@@ -13,7 +14,7 @@ namespace EgressLab.Provisioner.Lab;
 /// answers the next packet of it with a TCP reset; it has no security group (nothing filters what is routed to it)
 /// and nothing reaches the gateway itself: a connection to its port 22 goes unanswered.
 /// </summary>
-internal static class LabNatGateways
+internal static partial class LabNatGateways
 {
     public const string Table = "egress_lab_natgw";
     public const string DestinationSet = "destinations";
@@ -21,6 +22,7 @@ internal static class LabNatGateways
     public const string IdleResets = "idle_resets";
     public const string SshDropped = "ssh_dropped";
     public const string SourcePorts = "1024-65535";
+    public const string EstablishedTimeout = "net.netfilter.nf_conntrack_tcp_timeout_established";
 
     /// <summary>The router-side end of a NAT gateway's link, a port on its subnet's bridge.</summary>
     public static string RouterPort(TopologyModel model, NatGatewaySpec gateway) =>
@@ -75,8 +77,21 @@ internal static class LabNatGateways
             "net.ipv4.conf.default.send_redirects=0",
             "net.ipv4.conf.all.rp_filter=0",
             "net.ipv4.conf.default.rp_filter=0",
-            $"net.netfilter.nf_conntrack_tcp_timeout_established={((int)emulation.IdleTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture)}",
+            $"{EstablishedTimeout}={((int)emulation.IdleTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture)}",
             "net.netfilter.nf_conntrack_tcp_loose=0",
         ];
     }
+
+    /// <summary>The idle timeout (seconds) and per-destination limit a running gateway has now, read from its namespace; -1 for what cannot be read.</summary>
+    public static (int Idle, int Limit) Live(Shell shell, string netns)
+    {
+        ArgumentNullException.ThrowIfNull(shell);
+        var idle = int.TryParse(shell.TryRunIn(netns, "sysctl", "-n", EstablishedTimeout).Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? seconds : -1;
+        var match = CountOver().Match(shell.TryRunIn(netns, "nft", "list", "chain", "ip", Table, "forward").Output);
+        var limit = match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
+        return (idle, limit);
+    }
+
+    [GeneratedRegex(@"ct count over (\d+)")]
+    private static partial Regex CountOver();
 }

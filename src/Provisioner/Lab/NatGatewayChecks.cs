@@ -18,8 +18,6 @@ internal sealed partial class NatGatewayChecks(LabEnvironment environment, Shell
     /// <summary>The per-destination limit the check sets.</summary>
     public const int CheckLimit = 5;
 
-    private const string EstablishedTimeout = "net.netfilter.nf_conntrack_tcp_timeout_established";
-
     public void Run(TopologyModel model, WalkthroughPlan plan, Action<string, bool, string> record)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -56,7 +54,10 @@ internal sealed partial class NatGatewayChecks(LabEnvironment environment, Shell
             fromInside.Exit == 124 && fromInternet.ExitCode == 124 && sshDropped > 0,
             $"{gateway.PrivateIp}:22 from {host.Name}: {Outcome(fromInside.Exit)}; {gateway.ElasticIp}:22 from the internet: {Outcome(fromInternet.ExitCode)}; {sshDropped} SYNs dropped");
 
-        var (idle, limit) = Live(netns);
+        // What the gateway has now is put back after the checks; what cannot be read falls back to this lab's settings.
+        var (idle, limit) = LabNatGateways.Live(shell, netns);
+        idle = idle > 0 ? idle : (int)environment.NatGateway.IdleTimeout.TotalSeconds;
+        limit = limit > 0 ? limit : environment.NatGateway.ConnectionsPerDestination;
         try
         {
             CheckIdleTimeout(host, gateway, netns, client, checkip, record);
@@ -65,16 +66,17 @@ internal sealed partial class NatGatewayChecks(LabEnvironment environment, Shell
         finally
         {
             shell.RunWithInput(LabNatGateways.Ruleset(model, gateway, new NatGatewayEmulation(TimeSpan.FromSeconds(idle), limit)), "ip", "netns", "exec", netns, "nft", "-f", "-");
-            shell.RunIn(netns, "sysctl", "-q", "-w", $"{EstablishedTimeout}={idle.ToString(CultureInfo.InvariantCulture)}");
+            shell.RunIn(netns, "sysctl", "-q", "-w", $"{LabNatGateways.EstablishedTimeout}={idle.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        var now = LabNatGateways.Live(shell, netns);
         record($"G6. {gateway.Name}'s own values are back: idle timeout {idle} s, {limit} connections per destination",
-            Live(netns) == (idle, limit), $"{EstablishedTimeout}={Live(netns).Idle}; ct count over {Live(netns).Limit}");
+            now == (idle, limit), $"{LabNatGateways.EstablishedTimeout}={now.Idle}; ct count over {now.Limit}");
     }
 
     private void CheckIdleTimeout(InstanceSpec host, NatGatewaySpec gateway, string netns, string client, string checkip, Action<string, bool, string> record)
     {
-        shell.RunIn(netns, "sysctl", "-q", "-w", $"{EstablishedTimeout}={CheckIdleSeconds.ToString(CultureInfo.InvariantCulture)}");
+        shell.RunIn(netns, "sysctl", "-q", "-w", $"{LabNatGateways.EstablishedTimeout}={CheckIdleSeconds.ToString(CultureInfo.InvariantCulture)}");
         var resetsBefore = Counter(netns, LabNatGateways.IdleResets);
 
         // HEAD leaves nothing unread, so what is read after the idle time answers the request sent after it; the
@@ -123,15 +125,6 @@ internal sealed partial class NatGatewayChecks(LabEnvironment environment, Shell
             $"{attempts} to {web}:80 from {host.Name}: {opened} opened, {attempts - opened} failed ({errors} SYNs dropped as port allocation errors); {checkip}:80 meanwhile: {(second ? "opened" : "failed")}");
     }
 
-    /// <summary>The idle timeout (seconds) and per-destination limit the gateway has now.</summary>
-    private (int Idle, int Limit) Live(string netns)
-    {
-        var idle = int.TryParse(shell.TryRunIn(netns, "sysctl", "-n", EstablishedTimeout).Output.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? seconds : -1;
-        var match = CountOver().Match(shell.TryRunIn(netns, "nft", "list", "chain", "ip", LabNatGateways.Table, "forward").Output);
-        var limit = match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
-        return (idle, limit);
-    }
-
     private long Counter(string netns, string name)
     {
         var match = Packets().Match(shell.TryRunIn(netns, "nft", "list", "counter", "ip", LabNatGateways.Table, name).Output);
@@ -149,9 +142,6 @@ internal sealed partial class NatGatewayChecks(LabEnvironment environment, Shell
     private static List<string> Lines(string text) => [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     private static string Squeeze(string text) => string.Join(' ', Lines(text));
-
-    [GeneratedRegex(@"ct count over (\d+)")]
-    private static partial Regex CountOver();
 
     [GeneratedRegex(@"packets (\d+)")]
     private static partial Regex Packets();

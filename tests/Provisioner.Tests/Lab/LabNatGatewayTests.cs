@@ -32,6 +32,11 @@ public sealed class LabNatGatewayTests
             var up = await lab.RunAsync(["lab", "up", "--topology", NatGatewayTopologyTests.NatGatewayTopologyPath], Lowered);
             Assert.True(up.ExitCode == 0, up.Output);
 
+            // lab status reads the limits from the gateway's namespace.
+            var status = await lab.RunAsync("lab", "status");
+            Assert.Contains(status.Output.Split('\n'), l => l.StartsWith("natgw", StringComparison.Ordinal) && l.Contains("203.0.113.20", StringComparison.Ordinal)
+                && l.Contains($"idle timeout {IdleSeconds} s, {Limit} connections per destination", StringComparison.Ordinal));
+
             // Its Elastic IP, and a source port below 1024 comes out from 1024-65535.
             var seen = await lab.RunAsync("lab", "exec", "private-3", "--", "curl", "-s", "-m", "3", "--local-port", "600-700", "http://checkip.lab.test/");
             Assert.True(seen.ExitCode == 0, seen.Output);
