@@ -22,6 +22,7 @@ internal static class Program
         root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ProbeCommand.Create());
         return root;
     }
 

@@ -24,4 +24,10 @@ internal sealed record CompareOptions(
 {
     /// <summary>The monthly cost per path the reports show; null when no <c>--traffic</c> was given.</summary>
     public CostEstimate? Cost { get; init; }
+
+    /// <summary>The NAT gateway behaviour probes to run on every path that leaves without a proxy (<c>natgw-destination-limit</c>, <c>natgw-idle-timeout</c>).</summary>
+    public IReadOnlyList<string> Probes { get; init; } = [];
+
+    /// <summary>The topology file the lab is built from; null for <c>nat-gateway.yaml</c>, the seed topology with a NAT gateway beside the NAT instance.</summary>
+    public string? Topology { get; init; }
 }

@@ -5,7 +5,9 @@ using System.Text.Json;
 using EgressLab.LoadTests.Cost;
 using EgressLab.LoadTests.Reports;
 using EgressLab.LoadTests.Results;
+using EgressLab.LoadTests.Scenarios;
 using EgressLab.Provisioner.Lab;
+using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.LoadTests.Compare;
 
@@ -50,7 +52,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
         try
         {
             output.WriteLine("compare: bringing the lab up");
-            var up = lab.Up(null);
+            var up = lab.Up(options.Topology ?? DefaultTopology.NatGatewayPath);
             if (!up.Succeeded)
             {
                 up.WriteErrorsTo(error);
@@ -160,6 +162,7 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             natFailure = new NatFailureRun(lab, environment, _shell, output).Run(throughNat, plan.Nat.Name, checkUrl, web, new NatFailureSettings(failure, NatFailoverTiming.Default));
         }
 
+        var probes = RunProbes(paths, model, plan, options.Probes);
         var compare = new CompareResults
         {
             Environment = Describe(options.CommandLine, startedAt),
@@ -170,6 +173,10 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             Ladders = ladders,
             Accounting = [.. paths.Select(p => new RequestAccounting(p.Path.Id, counted[p.Path.Id], logged[p.Path.Id], failed[p.Path.Id]))],
             NatFailure = natFailure,
+            Probes = probes,
+            NatGateway = model.NatGateways.Count > 0
+                ? new NatGatewayLimits(environment.NatGateway.IdleTimeout.TotalSeconds, environment.NatGateway.ConnectionsPerDestination)
+                : null,
         };
         Write(options.OutDirectory, compare, options.Cost);
         var mismatched = compare.Accounting.Where(a => !a.AddsUp).ToList();
@@ -183,7 +190,12 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
     }
 
     /// <summary>Runs the load generator inside the path's client namespace and reads back what it wrote.</summary>
-    private RunResults RunLoad(LabPath path, string web, string scenario, IReadOnlyList<string> load, TimeSpan expected)
+    private RunResults RunLoad(LabPath path, string web, string scenario, IReadOnlyList<string> load, TimeSpan expected) =>
+        RunInLab<RunResults>(path, scenario, ["run", "--scenario", scenario, "--url", web, .. load, "--quiet"], expected);
+
+    /// <summary>Runs a load-tests command inside the path's client namespace with --json, and reads back what it wrote.</summary>
+    private T RunInLab<T>(LabPath path, string what, IReadOnlyList<string> command, TimeSpan expected)
+        where T : class
     {
         var json = Path.Combine(Path.GetTempPath(), $"egress-compare-{Guid.NewGuid():N}.json");
         try
@@ -192,21 +204,51 @@ internal sealed class CompareRunner(LabEnvironment environment, TextWriter outpu
             [
                 "netns", "exec", path.Namespace, "env", .. path.Variables,
                 LabPrerequisites.DotnetHost(), typeof(CompareRunner).Assembly.Location,
-                "run", "--scenario", scenario, "--url", web, .. load, "--json", json, "--quiet",
+                .. command, "--json", json,
             ];
             var result = _shell.TryRun("ip", arguments, timeout: expected + CommandMargin);
             if (!File.Exists(json))
             {
-                throw new CompareException($"{scenario} on {path.Path.Id} produced no results (exit {result.ExitCode}): {result.Error.Trim()} {result.Output.Trim()}");
+                throw new CompareException($"{what} on {path.Path.Id} produced no results (exit {result.ExitCode}): {result.Error.Trim()} {result.Output.Trim()}");
             }
 
-            return JsonSerializer.Deserialize<RunResults>(File.ReadAllText(json), ResultsJson.Options)
-                ?? throw new CompareException($"{scenario} on {path.Path.Id} wrote empty results");
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(json), ResultsJson.Options)
+                ?? throw new CompareException($"{what} on {path.Path.Id} wrote empty results");
         }
         finally
         {
             File.Delete(json);
         }
+    }
+
+    /// <summary>
+    /// The NAT gateway probes on every path that leaves without a proxy, so the NAT gateway's limits show beside paths
+    /// that have none: the limit probe tries ten connections more than the gateway's limit, the idle probe waits two
+    /// seconds past its idle timeout.
+    /// </summary>
+    private List<ProbeCell> RunProbes(IReadOnlyList<LabPath> paths, TopologyModel model, WalkthroughPlan plan, IReadOnlyList<string> probes)
+    {
+        var cells = new List<ProbeCell>();
+        var web = model.Internet.Hosts.First(h => h.Service == InternetService.Web);
+        var target = $"{web.Address}:80";
+        var second = $"{plan.CheckIpAddress}:80";
+        var emulation = environment.NatGateway;
+        var attempts = Math.Min(emulation.ConnectionsPerDestination + 10, 20_000).ToString(CultureInfo.InvariantCulture);
+        var idle = emulation.IdleTimeout + TimeSpan.FromSeconds(2);
+        foreach (var probe in probes)
+        {
+            foreach (var path in paths.Where(p => !p.ThroughProxy))
+            {
+                output.WriteLine($"  probe: {probe} on {path.Path.Id}");
+                string[] arguments = probe == NatGatewayProbes.DestinationLimit
+                    ? ["--target", target, "--second", second, "--attempts", attempts]
+                    : ["--target", second, "--host", plan.CheckIpName, "--idle", Seconds(idle)];
+                var cell = RunInLab<ProbeCell>(path, probe, ["probe", "--scenario", probe, .. arguments], probe == NatGatewayProbes.IdleTimeout ? idle : TimeSpan.FromSeconds(10));
+                cells.Add(cell with { PathId = path.Path.Id });
+            }
+        }
+
+        return cells;
     }
 
     /// <summary>Puts the proxy a path goes through on the proxy instance; paths that use no proxy leave it as it is.</summary>

@@ -12,9 +12,10 @@ namespace EgressLab.LoadTests.Compare;
 internal sealed record LabPath(EgressPath Path, string Namespace, IReadOnlyList<string> Variables, bool ThroughProxy = false, IncumbentProxy? Proxy = null);
 
 /// <summary>
-/// The lab's three ways out, in the walk-through's end state: L3 from the public host straight through the
-/// Internet Gateway, L4 from a private host through the NAT instance, L7 from the same private host through the
-/// proxy instance (which itself leaves through the NAT instance).
+/// The lab's ways out, in the walk-through's end state: L3 from the public host straight through the Internet
+/// Gateway, L4 from a private host through the NAT instance, L4 from a host of the NAT gateway's subnet through the
+/// NAT gateway (when the topology has one), L7 from the first private host through the proxy instance (which itself
+/// leaves through the NAT instance).
 /// </summary>
 internal static class LabPaths
 {
@@ -33,6 +34,13 @@ internal static class LabPaths
         paths.Add(new LabPath(
             new EgressPath("l4", "L4", "NAT instance (address and port translation)", privateHost.Name, "", NewTcpConnection: false, ApplicationAllowlist: false),
             environment.Namespace(privateHost), caOnly));
+        if (plan.NatGatewayHost is { } natGatewayHost)
+        {
+            paths.Add(new LabPath(
+                new EgressPath("l4-natgw", "L4", "NAT gateway (managed address and port translation)", natGatewayHost.Name, "", NewTcpConnection: false, ApplicationAllowlist: false),
+                environment.Namespace(natGatewayHost), caOnly));
+        }
+
         if (plan.Proxy is { } proxy)
         {
             var url = string.Create(CultureInfo.InvariantCulture, $"http://{proxy.PrivateIp}:{model.Proxy.Port}");

@@ -112,13 +112,31 @@ internal static class HtmlReport
             Table(html, "ladder", ReportTables.Ladder(summary));
         }
 
+        html.Append("</section>\n");
         if (summary.Results.NatFailure is { } failure)
         {
-            html.Append($"</section>\n<section id=\"nat-failure\">\n<h2>{E(NatFailureTables.Title)}</h2>\n<p>{E(NatFailureTables.Description(failure))}</p>\n");
+            html.Append($"<section id=\"nat-failure\">\n<h2>{E(NatFailureTables.Title)}</h2>\n<p>{E(NatFailureTables.Description(failure))}</p>\n");
             Table(html, "nat-failure", NatFailureTables.Table(failure));
+            html.Append("</section>\n");
         }
 
-        html.Append("</section>\n<section id=\"accounting\">\n<h2>Request accounting</h2>\n");
+        if (ProbeTables.HasProbes(results))
+        {
+            html.Append($"<section id=\"natgw-limits\">\n<h2>{E(ProbeTables.Heading)}</h2>\n<p>{E(ProbeTables.Description(results))}</p>\n");
+            html.Append("<h3>natgw-destination-limit</h3>\n");
+            Table(html, "natgw-destination-limit", ProbeTables.DestinationLimit(results));
+            html.Append("<h3>natgw-idle-timeout</h3>\n");
+            Table(html, "natgw-idle-timeout", ProbeTables.IdleTimeout(results));
+            html.Append("<ul class=\"notes\">\n");
+            foreach (var caveat in ProbeTables.Caveats)
+            {
+                html.Append($"<li>{E(caveat)}</li>\n");
+            }
+
+            html.Append("</ul>\n</section>\n");
+        }
+
+        html.Append("<section id=\"accounting\">\n<h2>Request accounting</h2>\n");
         html.Append($"<p>{E(ReportTables.AccountingSummary(summary))}</p>\n");
         if (summary.Accounting.Count > 0)
         {

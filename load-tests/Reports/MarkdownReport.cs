@@ -94,6 +94,27 @@ internal static class MarkdownReport
             Table(md, NatFailureTables.Table(failure));
         }
 
+        if (ProbeTables.HasProbes(results))
+        {
+            Line(md);
+            Line(md, $"## {ProbeTables.Heading}");
+            Line(md);
+            Line(md, Escape(ProbeTables.Description(results)));
+            Line(md);
+            Line(md, "### natgw-destination-limit");
+            Line(md);
+            Table(md, ProbeTables.DestinationLimit(results));
+            Line(md);
+            Line(md, "### natgw-idle-timeout");
+            Line(md);
+            Table(md, ProbeTables.IdleTimeout(results));
+            Line(md);
+            foreach (var caveat in ProbeTables.Caveats)
+            {
+                Line(md, "- " + Escape(caveat));
+            }
+        }
+
         Line(md);
         Line(md, "## Request accounting");
         Line(md);

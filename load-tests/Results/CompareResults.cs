@@ -42,4 +42,10 @@ internal sealed record CompareResults
 
     /// <summary>The NAT failure run (<c>compare --nat-failure</c>); null when none ran.</summary>
     public NatFailureResults? NatFailure { get; init; }
+
+    /// <summary>The NAT gateway behaviour probes, per path that leaves without a proxy; empty when none ran.</summary>
+    public IReadOnlyList<ProbeCell> Probes { get; init; } = [];
+
+    /// <summary>The limits the lab's NAT gateway had for this run; null when the lab had no NAT gateway.</summary>
+    public NatGatewayLimits? NatGateway { get; init; }
 }

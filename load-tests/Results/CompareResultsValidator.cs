@@ -95,6 +95,23 @@ internal static class CompareResultsValidator
             }
         }
 
+        for (var i = 0; i < results.Probes.Count; i++)
+        {
+            var probe = results.Probes[i];
+            if (probe is null || !ids.Contains(probe.PathId))
+            {
+                problems.Add($"probes[{Text(i)}] names path '{probe?.PathId}', which is not in paths.");
+            }
+            else if ((probe.Limit is null) == (probe.Idle is null))
+            {
+                problems.Add($"probes[{Text(i)}] ({probe.Scenario} on {probe.PathId}) must hold exactly one of limit and idle.");
+            }
+            else if (probe.Limit is { } limit && (limit.Opened < 0 || limit.Opened > limit.Attempts))
+            {
+                problems.Add($"probes[{Text(i)}] ({probe.Scenario} on {probe.PathId}) opened {Text(limit.Opened)} of {Text(limit.Attempts)} connections; it must be from 0 to the attempts.");
+            }
+        }
+
         return problems;
     }
 

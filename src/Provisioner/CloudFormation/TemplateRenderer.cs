@@ -133,6 +133,7 @@ internal sealed partial class TemplateRenderer
             }
         }
 
+        problems.AddRange(NatGatewayPreconditions(model));
         foreach (var instance in model.Instances.Where(i => i.ElasticIp is not null && model.InternetGateway is null))
         {
             problems.Add($"instance '{instance.Name}' has an Elastic IP but the topology has no Internet Gateway to reach it through; add internetGateway or remove the elasticIp");
@@ -153,6 +154,8 @@ internal sealed partial class TemplateRenderer
         {
             AddInstance(instance);
         }
+
+        AddNatGateways();
 
         // Routes come after the instances because a route to the NAT instance names its network interface.
         AddRoutes();
@@ -340,6 +343,10 @@ internal sealed partial class TemplateRenderer
 
                     // A route to a gateway that is not yet attached fails; CloudFormation cannot see that ordering by itself.
                     dependsOn = _gatewayAttachment;
+                }
+                else if (_model.FindNatGateway(route.Target) is { } natGateway)
+                {
+                    properties["NatGatewayId"] = Ref(NatGatewayId(natGateway.Name));
                 }
                 else
                 {

@@ -30,7 +30,11 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
             ("links", () => Links(layout)),
             ("routing", () => Routing(layout)),
             ("firewalls", () => Firewalls(layout)),
-            ("nat", () => ConfigureNatInstances(model, egress)),
+            ("nat", () =>
+            {
+                ConfigureNatInstances(model, egress);
+                ConfigureNatGateways(model);
+            }),
             ("services", () => new LabServiceRunner(environment, shell, log).Start(model, ref _created)),
         };
         foreach (var (name, run) in steps)
@@ -58,6 +62,7 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
         var existing = ExistingNamespaces(shell);
         var wanted = new List<string> { environment.Router, environment.Gateway, environment.Internet };
         wanted.AddRange(model.Instances.Select(environment.Namespace));
+        wanted.AddRange(model.NatGateways.Select(g => environment.Namespace(g.Name)));
         foreach (var netns in wanted)
         {
             if (!existing.Contains(netns))
@@ -109,6 +114,18 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
             EnsureVeth(router, port, netns, LabLayout.InstanceInterface);
             shell.Run("ip", "-n", router, "link", "set", port, "master", layout.Bridge(subnet), "up");
             shell.Run("ip", "-n", netns, "addr", "replace", $"{instance.PrivateIp}/{subnet.Cidr.PrefixLength}", "dev", LabLayout.InstanceInterface);
+            shell.Run("ip", "-n", netns, "link", "set", LabLayout.InstanceInterface, "up");
+            shell.Run("ip", "-n", netns, "route", "replace", "default", "via", subnet.Gateway.ToString(), "dev", LabLayout.InstanceInterface);
+        }
+
+        foreach (var natGateway in model.NatGateways)
+        {
+            var subnet = model.Subnet(natGateway.Subnet);
+            var netns = environment.Namespace(natGateway.Name);
+            var port = LabNatGateways.RouterPort(model, natGateway);
+            EnsureVeth(router, port, netns, LabLayout.InstanceInterface);
+            shell.Run("ip", "-n", router, "link", "set", port, "master", layout.Bridge(subnet), "up");
+            shell.Run("ip", "-n", netns, "addr", "replace", $"{natGateway.PrivateIp}/{subnet.Cidr.PrefixLength}", "dev", LabLayout.InstanceInterface);
             shell.Run("ip", "-n", netns, "link", "set", LabLayout.InstanceInterface, "up");
             shell.Run("ip", "-n", netns, "route", "replace", "default", "via", subnet.Gateway.ToString(), "dev", LabLayout.InstanceInterface);
         }
@@ -187,8 +204,8 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
             }
             else
             {
-                var target = model.Instance(route.Target);
-                wanted.Add([destination, "via", target.PrivateIp.ToString(), "dev", layout.Bridge(model.Subnet(target.Subnet))]);
+                var (address, subnet) = model.RouteHop(route.Target);
+                wanted.Add([destination, "via", address.ToString(), "dev", layout.Bridge(model.Subnet(subnet))]);
             }
         }
 
@@ -230,6 +247,19 @@ internal sealed class LabBuilder(LabEnvironment environment, Shell shell, TextWr
             }
 
             shell.RunIn(environment.Namespace(nat), "sh", "-c", NatInstanceSetup.Script(commands));
+        }
+    }
+
+    /// <summary>Each NAT gateway's translation, limits and idle timeout (<see cref="LabNatGateways"/>).</summary>
+    private void ConfigureNatGateways(TopologyModel model)
+    {
+        foreach (var natGateway in model.NatGateways)
+        {
+            var netns = environment.Namespace(natGateway.Name);
+
+            // The ruleset first: its conntrack expressions load the tracker whose timeout the sysctls then set.
+            LoadRuleset(netns, LabNatGateways.Ruleset(model, natGateway, environment.NatGateway));
+            Sysctl(netns, [.. LabNatGateways.Sysctls(environment.NatGateway)]);
         }
     }
 

@@ -17,6 +17,11 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
 
     public LabUpResult Up(string? topologyPath)
     {
+        if (environment.SettingProblems.Count > 0)
+        {
+            return LabUpResult.From(LabResult.Bad([.. environment.SettingProblems]) with { Advice = "nothing was built." });
+        }
+
         var existing = LabState.Read(environment);
         LabState state;
         if (existing is not null && topologyPath is null)
@@ -159,7 +164,7 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
         {
             if (target is null)
             {
-                return LabResult.Bad($"give --target: the Internet Gateway's name or an instance's ({string.Join(", ", model.Instances.Select(i => i.Name).Prepend(model.InternetGateway?.Name).OfType<string>())})");
+                return LabResult.Bad($"give --target: the Internet Gateway's name, an instance's or a NAT gateway's ({string.Join(", ", model.Instances.Select(i => i.Name).Concat(model.NatGateways.Select(g => g.Name)).Prepend(model.InternetGateway?.Name).OfType<string>())})");
             }
 
             if (current >= 0)
@@ -362,7 +367,9 @@ internal sealed class LabController(LabEnvironment environment, TextWriter outpu
 
     private static IEnumerable<string> ReservedNameProblems(TopologyModel model) =>
         model.Instances.Where(i => LabEnvironment.ReservedNames.Contains(i.Name))
-            .Select(i => $"{model.Source}: instance '{i.Name}': the name is reserved for the lab's own {i.Name} namespace. Rename the instance.");
+            .Select(i => $"{model.Source}: instance '{i.Name}': the name is reserved for the lab's own {i.Name} namespace. Rename the instance.")
+            .Concat(model.NatGateways.Where(g => LabEnvironment.ReservedNames.Contains(g.Name))
+                .Select(g => $"{model.Source}: NAT gateway '{g.Name}': the name is reserved for the lab's own {g.Name} namespace. Rename the NAT gateway."));
 
     /// <summary>Null when the machine can run the lab; otherwise the failure, with every missing piece.</summary>
     private static LabResult? Prerequisites(bool needServers = true) =>

@@ -15,9 +15,23 @@ internal sealed record LabEnvironment(string Prefix, string StateDirectory)
     /// <summary>Names instances may not take, because the lab's own nodes use them.</summary>
     public static readonly IReadOnlySet<string> ReservedNames = new HashSet<string>(StringComparer.Ordinal) { RouterNode, GatewayNode, InternetNode };
 
-    public static LabEnvironment FromEnvironment() => new(
-        Environment.GetEnvironmentVariable("EGRESS_LAB_PREFIX") is { Length: > 0 } prefix ? prefix : "egress-lab",
-        Environment.GetEnvironmentVariable("EGRESS_LAB_STATE_DIR") is { Length: > 0 } state ? state : "/run/egress-lab");
+    public static LabEnvironment FromEnvironment()
+    {
+        var problems = new List<string>();
+        return new LabEnvironment(
+            Environment.GetEnvironmentVariable("EGRESS_LAB_PREFIX") is { Length: > 0 } prefix ? prefix : "egress-lab",
+            Environment.GetEnvironmentVariable("EGRESS_LAB_STATE_DIR") is { Length: > 0 } state ? state : "/run/egress-lab")
+        {
+            NatGateway = NatGatewayEmulation.FromVariables(Environment.GetEnvironmentVariable, problems),
+            SettingProblems = problems,
+        };
+    }
+
+    /// <summary>The limits the lab's NAT gateways enforce. The default is AWS's (350 s idle timeout, 55,000 connections per destination).</summary>
+    public NatGatewayEmulation NatGateway { get; init; } = NatGatewayEmulation.Aws;
+
+    /// <summary>Environment variables that could not be used, each with its fix; <c>lab up</c> refuses to build while there are any.</summary>
+    public IReadOnlyList<string> SettingProblems { get; init; } = [];
 
     public string Router => Namespace(RouterNode);
 

@@ -18,6 +18,7 @@ internal static class LabPrerequisites
         ("nginx", "nginx"),
         ("curl", "curl"),
         ("ping", "iputils-ping"),
+        ("bash", "bash"),
     ];
 
     /// <summary>Every problem that stops the lab here, each with its fix; empty when the lab can run.</summary>

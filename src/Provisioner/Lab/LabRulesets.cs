@@ -118,25 +118,26 @@ internal static class LabRulesets
     /// </summary>
     public static string InternetGateway(TopologyModel model)
     {
-        var mapped = model.Instances.Where(i => i.ElasticIp is not null).ToList();
+        // Instances' Elastic IPs and NAT gateways' alike: the gateway maps each to one private address.
+        var mapped = model.ElasticIpMappings().ToList();
         var text = Begin("ip", GatewayTable);
         text.Append("  chain inbound_nat {\n    type nat hook prerouting priority dstnat; policy accept;\n");
-        foreach (var instance in mapped)
+        foreach (var (privateIp, elasticIp) in mapped)
         {
-            text.Append(CultureInfo.InvariantCulture, $"    iifname \"{LabLayout.GatewayInternetSide}\" ip daddr {instance.ElasticIp} dnat to {instance.PrivateIp}\n");
+            text.Append(CultureInfo.InvariantCulture, $"    iifname \"{LabLayout.GatewayInternetSide}\" ip daddr {elasticIp} dnat to {privateIp}\n");
         }
 
         text.Append("  }\n  chain outbound_nat {\n    type nat hook postrouting priority srcnat; policy accept;\n");
-        foreach (var instance in mapped)
+        foreach (var (privateIp, elasticIp) in mapped)
         {
-            text.Append(CultureInfo.InvariantCulture, $"    oifname \"{LabLayout.GatewayInternetSide}\" ip saddr {instance.PrivateIp} snat to {instance.ElasticIp}\n");
+            text.Append(CultureInfo.InvariantCulture, $"    oifname \"{LabLayout.GatewayInternetSide}\" ip saddr {privateIp} snat to {elasticIp}\n");
         }
 
         text.Append("  }\n  chain forward {\n    type filter hook forward priority filter; policy drop;\n");
         text.Append("    ct state established,related accept\n");
         if (mapped.Count > 0)
         {
-            var sources = string.Join(", ", mapped.Select(i => i.PrivateIp.ToString()));
+            var sources = string.Join(", ", mapped.Select(m => m.PrivateIp.ToString()));
             text.Append(CultureInfo.InvariantCulture, $"    iifname \"{LabLayout.GatewayVpcSide}\" oifname \"{LabLayout.GatewayInternetSide}\" ip saddr {{ {sources} }} accept\n");
         }
 

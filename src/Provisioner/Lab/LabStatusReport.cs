@@ -27,6 +27,17 @@ internal sealed class LabStatusReport(LabEnvironment environment, Shell shell, T
                 $"{instance.Name,-12} {instance.Role.ToString().ToLowerInvariant(),-7} {instance.Subnet,-10} {instance.PrivateIp + (address ? "" : "!"),-15} {instance.ElasticIp?.ToString() ?? "-",-15} {(instance.SourceDestCheck ? "on" : "off"),-13} {(present ? "ok" : "MISSING"),-9} {running}"));
         }
 
+        // NAT gateways: no role, no source/destination check; what runs is the gateway's own translation.
+        foreach (var gateway in model.NatGateways)
+        {
+            var netns = environment.Namespace(gateway.Name);
+            var present = namespaces.Contains(netns);
+            var (idle, limit) = present ? LabNatGateways.Live(shell, netns) : (-1, -1);
+            var limits = string.Create(CultureInfo.InvariantCulture, $"idle timeout {idle} s, {limit} connections per destination");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{gateway.Name,-12} {"natgw",-7} {gateway.Subnet,-10} {gateway.PrivateIp,-15} {gateway.ElasticIp,-15} {"-",-13} {(present ? "ok" : "MISSING"),-9} {limits}"));
+        }
+
         foreach (var (node, what) in new[] { (LabEnvironment.RouterNode, $"VPC router, resolver {model.Vpc.Resolver} ({(LabProcesses.IsRunning(services.DnsmasqPidFile, "dnsmasq") ? "running" : "NOT RUNNING")})"),
                      (LabEnvironment.GatewayNode, "Internet Gateway (1:1 NAT for Elastic IPs)"),
                      (LabEnvironment.InternetNode, $"internet {model.Internet.Cidr}: {string.Join(", ", model.Internet.Hosts.Select(h => $"{h.Name} {h.Address}"))} (nginx {(LabProcesses.IsRunning(services.NginxPidFile, "nginx") ? "running" : "NOT RUNNING")})") })

@@ -31,6 +31,7 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
         try
         {
             Replay(quiet, plan);
+            new NatGatewayChecks(environment, shell).Run(model, plan, Record);
         }
         finally
         {
@@ -190,14 +191,14 @@ internal sealed class Walkthrough(LabEnvironment environment, Shell shell, TextW
         _ => $"exit {result.Exit}: {Squeeze(result.Output)}",
     };
 
-    private static string SeenText(string output) => Seen(output) is var (address, port) && address is not null ? $"{address}:{port}" : Squeeze(output);
+    internal static string SeenText(string output) => Seen(output) is var (address, port) && address is not null ? $"{address}:{port}" : Squeeze(output);
 
     private static string? SeenAddress(string output) => Seen(output).Address;
 
     private static int? SeenPort(string output) => Seen(output).Port;
 
     /// <summary>checkip's answer, <c>address:port</c> on the first line, or nulls when the output is something else.</summary>
-    private static (string? Address, int? Port) Seen(string output)
+    internal static (string? Address, int? Port) Seen(string output)
     {
         var line = output.Trim().Split('\n')[0];
         var colon = line.LastIndexOf(':');

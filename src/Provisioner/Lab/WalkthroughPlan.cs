@@ -22,6 +22,12 @@ internal sealed record WalkthroughPlan
     public string AllowedName { get; init; } = "";
     public string DeniedName { get; init; } = "";
 
+    /// <summary>A NAT gateway some client's route table sends everything to, or null when the topology has none.</summary>
+    public NatGatewaySpec? NatGateway { get; init; }
+
+    /// <summary>The first client instance that leaves through <see cref="NatGateway"/>.</summary>
+    public InstanceSpec? NatGatewayHost { get; init; }
+
     public static WalkthroughPlan From(TopologyModel model)
     {
         var nat = model.Instances.FirstOrDefault(i => i.Role == InstanceRole.Nat && i.ElasticIp is not null);
@@ -46,8 +52,11 @@ internal sealed record WalkthroughPlan
             return new WalkthroughPlan { Problem = "the proxy check needs a web host name in proxy.allowedDomains and one not in it" };
         }
 
+        var natGatewayHost = model.Instances.FirstOrDefault(i => i.Role == InstanceRole.Client && i.ElasticIp is null && NatGatewayOf(model, i) is not null);
         return new WalkthroughPlan
         {
+            NatGateway = natGatewayHost is null ? null : NatGatewayOf(model, natGatewayHost),
+            NatGatewayHost = natGatewayHost,
             Nat = nat,
             PrivateHosts = privateHosts.Where(h => h.Subnet == privateHosts[0].Subnet).ToList(),
             PrivateTable = model.RouteTable(model.Subnet(privateHosts[0].Subnet).RouteTable),
@@ -60,4 +69,10 @@ internal sealed record WalkthroughPlan
             DeniedName = denied ?? "",
         };
     }
+
+    /// <summary>The NAT gateway the host's subnet sends 0.0.0.0/0 to, if that is where its default route goes.</summary>
+    private static NatGatewaySpec? NatGatewayOf(TopologyModel model, InstanceSpec host) =>
+        model.RouteTable(model.Subnet(host.Subnet).RouteTable).Routes.FirstOrDefault(r => r.Destination.PrefixLength == 0) is { } route
+            ? model.FindNatGateway(route.Target)
+            : null;
 }

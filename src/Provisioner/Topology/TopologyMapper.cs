@@ -11,7 +11,7 @@ namespace EgressLab.Provisioner.Topology;
 /// </summary>
 internal sealed class TopologyMapper
 {
-    private static readonly string[] RootFields = ["name", "vpc", "internetGateway", "subnets", "routeTables", "securityGroups", "networkAcls", "instances", "proxy", "internet"];
+    private static readonly string[] RootFields = ["name", "vpc", "internetGateway", "subnets", "routeTables", "securityGroups", "networkAcls", "instances", "natGateways", "proxy", "internet"];
     private static readonly string[] VpcFields = ["cidr"];
     private static readonly string[] GatewayFields = ["name"];
     private static readonly string[] SubnetFields = ["name", "cidr", "routeTable", "networkAcl"];
@@ -24,6 +24,7 @@ internal sealed class TopologyMapper
     private static readonly string[] InboundFields = ["number", "protocol", "ports", "source", "action"];
     private static readonly string[] OutboundFields = ["number", "protocol", "ports", "destination", "action"];
     private static readonly string[] InstanceFields = ["name", "role", "subnet", "privateIp", "elasticIp", "securityGroups", "sourceDestCheck", "failover"];
+    private static readonly string[] NatGatewayFields = ["name", "subnet", "privateIp", "elasticIp"];
     private static readonly string[] ProxyFields = ["port", "allowedDomains"];
     private static readonly string[] InternetFields = ["cidr", "elasticIpRange", "hosts"];
     private static readonly string[] HostFields = ["name", "address", "service", "names"];
@@ -88,6 +89,13 @@ internal sealed class TopologyMapper
             named: true,
             MapNetworkAcl);
         var instances = f.List("instances", required: true, "[{ name: nat, role: nat, subnet: public, privateIp: 10.10.1.100 }]", InstanceFields, named: true, MapInstance);
+        var natGateways = f.List(
+            "natGateways",
+            required: false,
+            "[{ name: natgw, subnet: public, privateIp: 10.10.1.50, elasticIp: 203.0.113.20 }]",
+            NatGatewayFields,
+            named: true,
+            MapNatGateway);
         var proxy = f.Object("proxy", required: false, "{ port: 3128, allowedDomains: [www.example.com] }", ProxyFields, MapProxy);
         var internet = f.Object(
             "internet",
@@ -110,6 +118,7 @@ internal sealed class TopologyMapper
             SecurityGroups = groups ?? [],
             NetworkAcls = acls ?? [],
             Instances = instances,
+            NatGateways = natGateways ?? [],
             Proxy = proxy ?? new ProxySpec(),
             Internet = internet,
             Source = source,
@@ -213,6 +222,17 @@ internal sealed class TopologyMapper
             SourceDestCheck = sourceDestCheck ?? true,
             Failover = failover ?? NatFailover.None,
         };
+    }
+
+    private static NatGatewaySpec? MapNatGateway(FieldReader f)
+    {
+        var name = f.String("name", required: true, "natgw");
+        var subnet = f.String("subnet", required: true, "public");
+        var privateIp = f.Address("privateIp", required: true, "10.10.1.50");
+
+        // A public NAT gateway always has an Elastic IP: without one it cannot be created.
+        var elasticIp = f.Address("elasticIp", required: true, "203.0.113.20");
+        return name is null || subnet is null || privateIp is null || elasticIp is null ? null : new NatGatewaySpec(name, subnet, privateIp, elasticIp);
     }
 
     private static ProxySpec? MapProxy(FieldReader f)

@@ -27,6 +27,9 @@ internal sealed record TopologyModel
 
     public required IReadOnlyList<InstanceSpec> Instances { get; init; }
 
+    /// <summary>Managed NAT gateways: route targets like the NAT instance, but with no instance, security group or SSH.</summary>
+    public IReadOnlyList<NatGatewaySpec> NatGateways { get; init; } = [];
+
     /// <summary>The lab's settings for the instance whose role is <see cref="InstanceRole.Proxy"/>.</summary>
     public ProxySpec Proxy { get; init; } = new();
 
@@ -42,6 +45,17 @@ internal sealed record TopologyModel
     public InstanceSpec Instance(string name) => Instances.Single(i => i.Name == name);
 
     public InstanceSpec? FindInstance(string name) => Instances.SingleOrDefault(i => i.Name == name);
+
+    public NatGatewaySpec? FindNatGateway(string name) => NatGateways.SingleOrDefault(g => g.Name == name);
+
+    /// <summary>The private address a route to <paramref name="target"/> (an instance or a NAT gateway) leads to, and its subnet.</summary>
+    public (IPAddress PrivateIp, string Subnet) RouteHop(string target) =>
+        FindNatGateway(target) is { } gateway ? (gateway.PrivateIp, gateway.Subnet) : (Instance(target).PrivateIp, Instance(target).Subnet);
+
+    /// <summary>Every private address the Internet Gateway maps 1:1 to an Elastic IP: instances' and NAT gateways'.</summary>
+    public IEnumerable<(IPAddress PrivateIp, IPAddress ElasticIp)> ElasticIpMappings() =>
+        Instances.Where(i => i.ElasticIp is not null).Select(i => (i.PrivateIp, i.ElasticIp!))
+            .Concat(NatGateways.Select(g => (g.PrivateIp, g.ElasticIp)));
 
     /// <summary>Replaces one route table (the walk-through's route edits) and returns the new model.</summary>
     public TopologyModel WithRouteTable(RouteTableSpec table) =>
@@ -70,7 +84,7 @@ internal sealed record SubnetSpec(string Name, IPNetwork Cidr, string RouteTable
 /// <summary>A route table. Every table also has the implicit local route for the VPC range.</summary>
 internal sealed record RouteTableSpec(string Name, IReadOnlyList<RouteSpec> Routes);
 
-/// <param name="Target">The Internet Gateway's name or an instance's name.</param>
+/// <param name="Target">The Internet Gateway's name, an instance's name or a NAT gateway's name.</param>
 internal sealed record RouteSpec(IPNetwork Destination, string Target);
 
 internal enum TrafficProtocol
@@ -157,6 +171,15 @@ internal enum NatFailover
     /// </summary>
     AsgEni,
 }
+
+/// <summary>
+/// A managed NAT gateway (public connectivity): it sits in a public subnet with an Elastic IP and translates the
+/// addresses and ports of whatever a route table sends it. Unlike the NAT instance it has no security group, no
+/// source/destination check and no SSH; AWS documents its limits: source ports 1024-65535 on its address, 55,000
+/// simultaneous connections to one destination, idle TCP connections dropped after 350 seconds.
+/// </summary>
+/// <param name="PrivateIp">Its address in the subnet (CloudFormation's PrivateIpAddress; AWS picks one when absent, the lab needs it).</param>
+internal sealed record NatGatewaySpec(string Name, string Subnet, IPAddress PrivateIp, IPAddress ElasticIp);
 
 internal sealed record ProxySpec
 {

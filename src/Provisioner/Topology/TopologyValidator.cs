@@ -45,6 +45,7 @@ internal static class TopologyValidator
             CheckSecurityGroups();
             CheckNetworkAcls();
             CheckInstances();
+            CheckNatGateways();
             CheckProxy();
             CheckInternet();
         }
@@ -149,7 +150,7 @@ internal static class TopologyValidator
         private void CheckRouteTables()
         {
             UniqueNames(model.RouteTables, "routeTables", t => t.Name, "route table");
-            var instances = model.Instances.Select(i => i.Name).ToList();
+            var instances = model.Instances.Select(i => i.Name).Concat(model.NatGateways.Select(g => g.Name)).ToList();
             var gateway = model.InternetGateway?.Name;
             var targets = gateway is null ? instances : [gateway, .. instances];
             for (var i = 0; i < model.RouteTables.Count; i++)
@@ -196,7 +197,7 @@ internal static class TopologyValidator
             }
 
             // A gateway that could not be read, or has no name, may be what the route means: it is reported already.
-            if (target == gateway || instances.Contains(target) || IsUnresolvable("instances", target, instances)
+            if (target == gateway || instances.Contains(target) || IsUnresolvable("instances", target, instances) || IsUnresolvable("natGateways", target, instances)
                 || map?.HasUnmapped("internetGateway") == true || (model.InternetGateway is not null && string.IsNullOrWhiteSpace(gateway)))
             {
                 return;
@@ -208,12 +209,12 @@ internal static class TopologyValidator
                     route,
                     path,
                     "target",
-                    $"route to unknown target '{target}': the topology has no internet gateway, so the valid targets are the instances ({List(targets)})",
+                    $"route to unknown target '{target}': the topology has no internet gateway, so the valid targets are the instances and NAT gateways ({List(targets)})",
                     Suggest(target, targets, $"Add internetGateway: {{ name: {target} }} to route to an internet gateway, or target an instance."));
                 return;
             }
 
-            Report(route, path, "target", $"route to unknown target '{target}' (valid targets: {List(targets)})", Suggest(target, targets, "Target the internet gateway or an instance by its name."));
+            Report(route, path, "target", $"route to unknown target '{target}' (valid targets: {List(targets)})", Suggest(target, targets, "Target the internet gateway, an instance or a NAT gateway by its name."));
         }
 
         private void CheckSecurityGroups()
@@ -323,7 +324,7 @@ internal static class TopologyValidator
                 var subnet = model.Subnets.FirstOrDefault(s => s.Name == instance.Subnet);
                 if (subnet is not null)
                 {
-                    CheckPrivateIp(instance, path, subnet);
+                    CheckPrivateIp(instance, instance.PrivateIp, path, subnet);
                 }
                 else if (!IsUnresolvable("subnets", instance.Subnet, subnets))
                 {
@@ -381,19 +382,19 @@ internal static class TopologyValidator
             }
         }
 
-        private void CheckPrivateIp(InstanceSpec instance, string path, SubnetSpec subnet)
+        private void CheckPrivateIp(object instance, IPAddress privateIp, string path, SubnetSpec subnet)
         {
             var cidr = subnet.Cidr;
             var first = Ipv4.First(cidr);
             var last = Ipv4.Last(cidr);
-            if (!cidr.Contains(instance.PrivateIp))
+            if (!cidr.Contains(privateIp))
             {
-                Report(instance, path, "privateIp", $"{instance.PrivateIp} is outside its subnet '{subnet.Name}' ({cidr})", Usable(cidr, 4, 1, "Choose"));
+                Report(instance, path, "privateIp", $"{privateIp} is outside its subnet '{subnet.Name}' ({cidr})", Usable(cidr, 4, 1, "Choose"));
                 return;
             }
 
             // AWS reserves the first four addresses and the last one of every subnet.
-            var value = Ipv4.ToUInt32(instance.PrivateIp);
+            var value = Ipv4.ToUInt32(privateIp);
             var reserved = (value - first) switch
             {
                 0 => "the network address",
@@ -409,12 +410,12 @@ internal static class TopologyValidator
                     instance,
                     path,
                     "privateIp",
-                    $"{instance.PrivateIp} is reserved in subnet '{subnet.Name}' ({cidr}): {reserved}",
+                    $"{privateIp} is reserved in subnet '{subnet.Name}' ({cidr}): {reserved}",
                     $"AWS reserves the first four and the last address of a subnet. {Usable(cidr, 4, 1, "Use")}");
             }
         }
 
-        private void CheckElasticIp(InstanceSpec instance, string path, IPAddress elasticIp)
+        private void CheckElasticIp(object instance, string path, IPAddress elasticIp)
         {
             var range = model.Internet.ElasticIpRange;
             var first = Ipv4.First(range);
@@ -453,6 +454,68 @@ internal static class TopologyValidator
                 else if (!seen.Add(group))
                 {
                     Report(instance, path, field, $"security group '{group}' is listed twice", "List each security group once.");
+                }
+            }
+        }
+
+        /// <summary>
+        /// NAT gateways: named like a namespace and apart from the instances (a route names either), in a subnet whose
+        /// route table reaches the Internet Gateway (a public NAT gateway sends everything there), with a usable private
+        /// address and an Elastic IP that no instance or other gateway holds.
+        /// </summary>
+        private void CheckNatGateways()
+        {
+            UniqueNames(model.NatGateways, "natGateways", g => g.Name, "NAT gateway");
+            var subnets = model.Subnets.Select(s => s.Name).ToList();
+            var privateIps = model.Instances.Select(i => i.PrivateIp).ToHashSet();
+            var elasticIps = model.Instances.Select(i => i.ElasticIp).OfType<IPAddress>().ToHashSet();
+            for (var i = 0; i < model.NatGateways.Count; i++)
+            {
+                var gateway = model.NatGateways[i];
+                var path = Element("natGateways", i, gateway.Name);
+                if (gateway.Name.Length > 0 && !IsNamespaceName(gateway.Name))
+                {
+                    Report(gateway, path, "name", $"NAT gateway name '{gateway.Name}' cannot be a network namespace name", "Use 1 to 20 characters: a lower-case letter, then lower-case letters, digits or '-'.");
+                }
+
+                if (model.FindInstance(gateway.Name) is not null)
+                {
+                    Report(gateway, path, "name", $"NAT gateway name '{gateway.Name}' is also an instance's name, so a route to it would be ambiguous", "Give the NAT gateway a name no instance has, for example natgw.");
+                }
+
+                var subnet = model.Subnets.FirstOrDefault(s => s.Name == gateway.Subnet);
+                if (subnet is null)
+                {
+                    if (!IsUnresolvable("subnets", gateway.Subnet, subnets))
+                    {
+                        Report(gateway, path, "subnet", $"NAT gateway in unknown subnet '{gateway.Subnet}' (subnets: {List(subnets)})", Suggest(gateway.Subnet, subnets, "Use one of the subnets."));
+                    }
+                }
+                else
+                {
+                    CheckPrivateIp(gateway, gateway.PrivateIp, path, subnet);
+                    var table = model.RouteTables.FirstOrDefault(t => t.Name == subnet.RouteTable);
+                    var internetGateway = model.InternetGateway?.Name;
+                    if (table is not null && !table.Routes.Any(r => r.Destination.PrefixLength == 0 && r.Target == internetGateway))
+                    {
+                        Report(
+                            gateway,
+                            path,
+                            "subnet",
+                            $"NAT gateway in subnet '{subnet.Name}', whose route table '{table.Name}' has no default route to the internet gateway: a public NAT gateway could not reach the internet",
+                            "Put the NAT gateway in a public subnet (a route 0.0.0.0/0 to the internet gateway), as AWS requires.");
+                    }
+                }
+
+                if (!privateIps.Add(gateway.PrivateIp))
+                {
+                    Report(gateway, path, "privateIp", $"private address {gateway.PrivateIp} is already used by an instance or another NAT gateway", "Give the NAT gateway its own private address.");
+                }
+
+                CheckElasticIp(gateway, path, gateway.ElasticIp);
+                if (!elasticIps.Add(gateway.ElasticIp))
+                {
+                    Report(gateway, path, "elasticIp", $"elastic IP {gateway.ElasticIp} is already used by an instance or another NAT gateway", "Give the NAT gateway its own elastic IP.");
                 }
             }
         }
@@ -623,6 +686,7 @@ internal static class TopologyValidator
         {
             SubnetSpec s => s.Name,
             InstanceSpec i => i.Name,
+            NatGatewaySpec g => g.Name,
             RouteTableSpec t => t.Name,
             SecurityGroupSpec g => g.Name,
             NetworkAclSpec a => a.Name,

@@ -29,13 +29,25 @@ public sealed class CompareEndToEndTests
             Assert.True(exit == 0, $"compare exited {exit}:\n{log}");
             var results = JsonSerializer.Deserialize<CompareResults>(await File.ReadAllTextAsync(Path.Combine(output, "results.json"), TestContext.Current.CancellationToken), ResultsJson.Options)!;
 
-            Assert.Equal(["l3", "l4", "l7", "l7-squid", "l7-tinyproxy"], results.Paths.Select(p => p.Id));
-            Assert.Equal(["L3", "L4", "L7", "L7", "L7"], results.Paths.Select(p => p.Layer));
-            // What the internet saw: L3 the public host's own Elastic IP; L4 and every proxy the NAT instance's.
+            Assert.Equal(["l3", "l4", "l4-natgw", "l7", "l7-squid", "l7-tinyproxy"], results.Paths.Select(p => p.Id));
+            Assert.Equal(["L3", "L4", "L4", "L7", "L7", "L7"], results.Paths.Select(p => p.Layer));
+            // What the internet saw: L3 the public host's own Elastic IP; the NAT gateway its own; L4 and every proxy the NAT instance's.
             Assert.StartsWith("203.0.113.11:", results.Paths[0].SeenSource, StringComparison.Ordinal);
-            Assert.All(results.Paths.Skip(1), p => Assert.StartsWith("203.0.113.10:", p.SeenSource, StringComparison.Ordinal));
-            Assert.Equal([false, false, true, true, true], results.Paths.Select(p => p.NewTcpConnection));
-            Assert.Equal([false, false, true, true, true], results.Paths.Select(p => p.ApplicationAllowlist));
+            Assert.StartsWith("203.0.113.20:", results.Paths[2].SeenSource, StringComparison.Ordinal);
+            Assert.All(results.Paths.Where(p => p.Id != "l3" && p.Id != "l4-natgw"), p => Assert.StartsWith("203.0.113.10:", p.SeenSource, StringComparison.Ordinal));
+            Assert.Equal([false, false, false, true, true, true], results.Paths.Select(p => p.NewTcpConnection));
+            Assert.Equal([false, false, false, true, true, true], results.Paths.Select(p => p.ApplicationAllowlist));
+
+            // The NAT gateway probes ran on the paths without a proxy, with the lab gateway's lowered limits: only the
+            // NAT gateway stops at its limit (while a second destination still opens) and resets an idle connection.
+            Assert.Equal(new NatGatewayLimits(5, 100), results.NatGateway);
+            var limits = results.Probes.Where(p => p.Limit is not null).ToDictionary(p => p.PathId, p => p.Limit!);
+            var idles = results.Probes.Where(p => p.Idle is not null).ToDictionary(p => p.PathId, p => p.Idle!);
+            Assert.Equal(["l3", "l4", "l4-natgw"], limits.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal((110, 100, true), (limits["l4-natgw"].Attempts, limits["l4-natgw"].Opened, limits["l4-natgw"].SecondDestinationOpened));
+            Assert.All(["l3", "l4"], id => Assert.Equal(110, limits[id].Opened));
+            Assert.Equal(IdleOutcome.Reset, idles["l4-natgw"].Outcome);
+            Assert.All(["l3", "l4"], id => Assert.Equal(IdleOutcome.Answered, idles[id].Outcome));
 
             foreach (var path in results.Paths)
             {
@@ -71,7 +83,7 @@ public sealed class CompareEndToEndTests
             Assert.Equal(results.Cells.Where(c => c.PathId == "l7").Sum(c => c.Result.SucceededIncludingWarmUp), results.Accounting.Single(a => a.PathId == "l7").Counted);
 
             var markdown = await File.ReadAllTextAsync(Path.Combine(output, "report.md"), TestContext.Current.CancellationToken);
-            foreach (var name in results.Paths.Select(p => p.Id).Concat(CompareCommand.AllScenarios))
+            foreach (var name in results.Paths.Select(p => p.Id).Concat(CompareCommand.AllScenarios).Concat(["natgw-destination-limit", "natgw-idle-timeout", "AWS: 55,000"]))
             {
                 Assert.Contains(name, markdown, StringComparison.Ordinal);
             }
@@ -98,15 +110,17 @@ public sealed class CompareEndToEndTests
     {
         var id = Guid.NewGuid().ToString("N")[..6];
 
-        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0", "--with", "squid,haproxy", "--ladder", "400,100", "--traffic", "lots"]);
+        var (exit, log) = await RunAsync(id, ["compare", "--duration", "soon", "--scenarios", "http-small,video", "--rounds", "0", "--with", "squid,haproxy", "--ladder", "400,100", "--traffic", "lots", "--topology", "/nonexistent/topology.yaml"]);
 
         Assert.Equal(2, exit);
         Assert.Contains("--duration 'soon'", log, StringComparison.Ordinal);
         Assert.Contains("'video' is not a scenario", log, StringComparison.Ordinal);
+        Assert.Contains("natgw-destination-limit, natgw-idle-timeout", log, StringComparison.Ordinal);
         Assert.Contains("--rounds '0'", log, StringComparison.Ordinal);
         Assert.Contains("'haproxy' is not a proxy compare can run", log, StringComparison.Ordinal);
         Assert.Contains("--ladder '400,100' is not a list of rising rates", log, StringComparison.Ordinal);
         Assert.Contains("--traffic 'lots' is not a monthly volume: use a number and a unit (GB, TB, GiB or TiB)", log, StringComparison.Ordinal);
+        Assert.Contains("--topology /nonexistent/topology.yaml does not exist", log, StringComparison.Ordinal);
         Assert.Empty(LabNamespaces(id));
     }
 
