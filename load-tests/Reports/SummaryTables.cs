@@ -34,7 +34,9 @@ internal static class SummaryTables
             ? "Cost: give --traffic (such as --traffic 2TB/month) to price each path."
             : $"Cost: per month at {cost.Assumptions.Traffic.Text}, from the price table of {cost.Prices.AsOf} (see Monthly cost).";
         return $"One row per path. Latency: {latency ?? "not measured"}, corrected, median of the rounds. Throughput: {throughput}. "
-            + $"Failover: what the design does when its device fails, as AWS documents it, not measured by this run. {costs}";
+            + (summary.Results.NatFailure is { } failure
+                ? $"Failover: what the design does when its device fails, as AWS documents it, then what this run measured when it {(failure.Mode == "kill" ? "killed" : "stopped forwarding on")} the NAT instance (see NAT instance failure). {costs}"
+                : $"Failover: what the design does when its device fails, as AWS documents it, not measured by this run (compare --nat-failure measures it). {costs}");
     }
 
     public static ReportTable Verdict(CompareSummary summary, CostEstimate? cost)
@@ -60,10 +62,23 @@ internal static class SummaryTables
                     bulk is null ? F.Missing : F.Throughput(bulk.ThroughputMBps.Median),
                     F.YesNo(path.ApplicationAllowlist),
                     SeenBy(path, design),
-                    design is { } d ? Failover[d] : F.Missing,
+                    FailoverCell(design, summary.Results.NatFailure?.Paths.FirstOrDefault(o => o.PathId == path.Id)),
                     cost is not null && design is { } priced ? F.Usd(cost.Of(priced).Monthly) : F.Missing,
                 ]);
             }).ToList());
+    }
+
+    /// <summary>The documented behaviour, then the outage this run measured on the path when it failed the NAT instance.</summary>
+    internal static string FailoverCell(EgressDesign? design, PathOutage? outage)
+    {
+        var documented = design is { } d ? Failover[d] : F.Missing;
+        if (outage is null)
+        {
+            return documented;
+        }
+
+        var time = outage.TimeWithoutEgressSeconds is { } seconds ? $"{F.Seconds(seconds)} without egress" : "egress did not come back";
+        return $"{documented}. Measured: {time}, {outage.HeldLost} of {outage.Held} held transfers lost";
     }
 
     public static IReadOnlyList<string> CostAssumptions(CostEstimate cost)

@@ -41,9 +41,26 @@ public sealed class NatFailureReportTests
     }
 
     [Fact]
+    public void Verdict_NatFailureRun_FailoverCellAddsEachPathsMeasuredOutage()
+    {
+        var results = WithFailure(new PathOutage("l4", 80, 21, 5.25, true, 2, 2), new PathOutage("l7", 40, 30, null, false, 2, 1));
+        var summary = CompareSummary.Of(results);
+
+        var rows = SummaryTables.Verdict(summary, cost: null).Rows;
+        var failover = rows.Select(r => (r.Key, Cell: r.Cells[6])).ToDictionary(r => r.Key, r => r.Cell);
+
+        Assert.EndsWith("Measured: 5.25 s without egress, 2 of 2 held transfers lost", failover["l4"], StringComparison.Ordinal);
+        Assert.StartsWith("a single instance", failover["l4"], StringComparison.Ordinal);
+        Assert.EndsWith("Measured: egress did not come back, 1 of 2 held transfers lost", failover["l7"], StringComparison.Ordinal);
+        Assert.DoesNotContain("Measured", failover["l3"], StringComparison.Ordinal);
+        Assert.Contains("then what this run measured when it killed the NAT instance", SummaryTables.VerdictDescription(summary, cost: null), StringComparison.Ordinal);
+        Assert.Contains("not measured by this run (compare --nat-failure measures it)", SummaryTables.VerdictDescription(CompareSummary.Of(CompareFixture.Create()), cost: null), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_NoNatFailureRun_HasNoSection()
     {
         Assert.DoesNotContain("NAT instance failure", MarkdownReport.Render(CompareFixture.Create()), StringComparison.Ordinal);
-        Assert.DoesNotContain("nat-failure", HtmlReport.Render(CompareFixture.Create()), StringComparison.Ordinal);
+        Assert.DoesNotContain("<section id=\"nat-failure\">", HtmlReport.Render(CompareFixture.Create()), StringComparison.Ordinal);
     }
 }
