@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EgressLab.Provisioner.Processes;
 using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.Lab;
@@ -81,6 +82,31 @@ internal sealed class LabNatFailure(LabEnvironment environment, Shell shell, Tex
         // The NAT setup (ip_forward, MASQUERADE, FORWARD) is what a new instance's user-data runs, and what turns
         // forwarding back on.
         new LabBuilder(environment, shell, output).ApplyEgressMode(model, egress);
+        if (mode == NatFailureMode.Kill)
+        {
+            AwaitSubnetRouter(model, nat);
+        }
+    }
+
+    /// <summary>
+    /// Returns once the new instance reaches its subnet's router: the interface has its carrier again and the router
+    /// has learnt the address anew (its neighbour entry failed while the instance was gone), so "forwarding again"
+    /// holds when this returns, not a moment later.
+    /// </summary>
+    private void AwaitSubnetRouter(TopologyModel model, InstanceSpec nat)
+    {
+        var router = model.Subnet(nat.Subnet).Gateway.ToString();
+        CommandResult? ping = null;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            ping = shell.TryRunIn(environment.Namespace(nat), "ping", "-c", "1", "-W", "1", router);
+            if (ping.Succeeded)
+            {
+                return;
+            }
+        }
+
+        throw new LabCommandException(ping!);
     }
 
     /// <summary>
