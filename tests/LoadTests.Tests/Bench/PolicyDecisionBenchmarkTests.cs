@@ -34,14 +34,18 @@ public sealed class PolicyDecisionBenchmarkTests : IDisposable
         Assert.StartsWith(_directory, result.JsonReport, StringComparison.Ordinal);
         Assert.EndsWith(BenchmarkDotNetReport.FileSuffix, result.JsonReport, StringComparison.Ordinal);
 
-        // Deciding on a name reuses the rule's decision and normalises on the stack.
-        Assert.Equal(0, result.AllocatedBytesPerOperation);
+        // Deciding on a name reuses the rule's decision and normalises on the stack, so the figure is 0 B, but in-process
+        // BenchmarkDotNet counts every thread's allocations, and a test host's background threads (timers, the GC's
+        // finaliser, a server still closing) can add a few bytes per million operations, which round up to 1 B. The
+        // decision's own allocations are counted exactly, per thread, by CompiledPolicyTests in the proxy's tests; here
+        // the figure must only be read, and be near zero.
+        Assert.InRange(result.AllocatedBytesPerOperation, 0, 1);
         Assert.Equal(2, progress.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Length);
 
         var row = Assert.Single(BenchTable.Rows([], null, result, new Dictionary<string, string>()));
         Assert.Equal(BenchFigures.PolicyDecision, row.Figure);
         Assert.Equal(result.MeanNanoseconds, row.Proxy);
-        Assert.Contains("0 B allocated per decision", row.Note, StringComparison.Ordinal);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{result.AllocatedBytesPerOperation:0.#} B allocated per decision"), row.Note, StringComparison.Ordinal);
     }
 
     [Fact]
