@@ -66,7 +66,12 @@ public sealed class CompareEndToEndTests
                     });
                 }
 
-                Assert.Equal(2, results.Ladders[path.Id].Count);
+                // Both rates, unless the first saturated the path (on a busy machine, 20 requests/s in a 1 s step can
+                // miss 95 % of its rate): the ladder stops at the first saturated step, and only there.
+                var ladder = results.Ladders[path.Id];
+                Assert.InRange(ladder.Count, 1, 2);
+                Assert.All(ladder.SkipLast(1), step => Assert.False(step.Saturated, $"{path.Id}: the ladder went on past a saturated step"));
+                Assert.True(ladder.Count == 2 || ladder[0].Saturated, $"{path.Id}: the ladder stopped after an unsaturated step");
             }
 
             Assert.All(results.Cells.Where(c => c.Scenario == "new-connection"), c => Assert.NotNull(c.Result.Phases));
