@@ -86,21 +86,13 @@ internal static class MarkdownReport
 
         if (results.NatFailure is { } failure)
         {
-            Line(md);
-            Line(md, $"## {NatFailureTables.Title}");
-            Line(md);
-            Line(md, Escape(NatFailureTables.Description(failure)));
-            Line(md);
+            Section(md, NatFailureTables.Title, NatFailureTables.Description(failure));
             Table(md, NatFailureTables.Table(failure));
         }
 
         if (ProbeTables.HasProbes(results))
         {
-            Line(md);
-            Line(md, $"## {ProbeTables.Heading}");
-            Line(md);
-            Line(md, Escape(ProbeTables.Description(results)));
-            Line(md);
+            Section(md, ProbeTables.Heading, ProbeTables.Description(results));
             Line(md, "### natgw-destination-limit");
             Line(md);
             Table(md, ProbeTables.DestinationLimit(results));
@@ -202,4 +194,14 @@ internal static class MarkdownReport
 
     // "\n" whatever the platform, so the golden file is the same everywhere.
     private static void Line(StringBuilder md, string text = "") => md.Append(text).Append('\n');
+
+    /// <summary>A blank line, a second-level heading and its paragraph, ending with the blank line after it.</summary>
+    private static void Section(StringBuilder md, string heading, string description)
+    {
+        Line(md);
+        Line(md, $"## {heading}");
+        Line(md);
+        Line(md, Escape(description));
+        Line(md);
+    }
 }
