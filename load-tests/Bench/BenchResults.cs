@@ -21,11 +21,7 @@ internal static class BenchSubjects
 /// <param name="AllocatedBytes">Bytes the proxy instance allocated on its managed heap per request or tunnel in the cell, from its
 /// <c>/metrics</c>; null for Squid and the direct subject.</param>
 internal sealed record BenchCell(string Figure, string Subject, int Round, double Value, double? P99Milliseconds, long Requests, long Errors, string? ErrorDetail,
-    double? ServerCpuMicroseconds = null, double? AllocatedBytes = null)
-{
-    /// <summary>Squid's cell only: what its first measurement met when this is the second (see BenchRunner); null otherwise.</summary>
-    public string? FirstAttempt { get; init; }
-}
+    double? ServerCpuMicroseconds = null, double? AllocatedBytes = null);
 
 /// <summary>One line of the table: the medians across rounds, the ratio the target is about, and whether it is met.</summary>
 /// <param name="Reference">The subject the ratio divides by (squid or direct); null for an absolute target.</param>

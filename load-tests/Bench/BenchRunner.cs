@@ -122,20 +122,6 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                         try
                         {
                             var cell = await MeasureAsync(figure, subject, round, options, workspace, serving.GetValueOrDefault(subject), cancellationToken).ConfigureAwait(false);
-                            if (cell.Errors > 0 && subject == BenchSubjects.Squid)
-                            {
-                                // Squid, the reference, now and then aborts large POSTs at the start of a cell (its
-                                // access log: TCP_MISS_ABORTED/000; its cache log: nothing). Its cell is
-                                // measured once more, and the row says so; errors in the second stand, and the proxy's
-                                // and the direct connection's are never measured again.
-                                await output.WriteAsync($"{Describe(cell)}; measuring Squid's cell once more ... ").ConfigureAwait(false);
-                                var first = string.Create(CultureInfo.InvariantCulture, $"{cell.Errors:N0} errors ({cell.ErrorDetail})");
-                                cell = await MeasureAsync(figure, subject, round, options, workspace, serving.GetValueOrDefault(subject), cancellationToken).ConfigureAwait(false) with
-                                {
-                                    FirstAttempt = first,
-                                };
-                            }
-
                             cells.Add(cell);
                             await output.WriteLineAsync(Describe(cell)).ConfigureAwait(false);
                         }

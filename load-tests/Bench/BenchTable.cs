@@ -128,10 +128,6 @@ internal static class BenchTable
             note = failure;
             met = null;
         }
-        else if (mine.FirstOrDefault(c => c.FirstAttempt is not null) is { } again)
-        {
-            note = $"{again.Subject} measured again: its first measurement had {again.FirstAttempt}";
-        }
 
         rows.Add(new BenchRow(figure, title, unit, proxy, squid, direct, reference, ratio, TargetText(reference, target, atLeast), met, note));
     }

@@ -42,11 +42,27 @@ internal abstract class IncumbentProxy
         allowedDomains.Select(d => d.StartsWith('.') ? (d[1..], true) : (d, false));
 
     /// <summary>
+    /// The request buffer Squid runs with: larger than any body the load tests send (the bench's largest upload is
+    /// 100 MiB), so that it never fills.
+    /// </summary>
+    /// <remarks>
+    /// Squid before 6.11 aborts an upload when its request buffer (<c>client_request_buffer_max_size</c>, 512 KB by
+    /// default) is full and the server then takes a few more bytes: it reads the client with no room left, takes the
+    /// empty read for the client's close, and logs <c>TCP_MISS_ABORTED/000</c> (Squid bug 5405, fixed in 6.11;
+    /// Debian 12 ships 5.7). The client sees its connection closed under it. An upload whose origin reads more slowly
+    /// than the client sends, at any size above the buffer, meets it now and then. With a buffer larger than the body
+    /// the buffer cannot fill; Squid still forwards as it reads and holds only what the origin has not taken yet.
+    /// </remarks>
+    public const int SquidRequestBufferMegabytes = 128;
+
+    /// <summary>
     /// How a Squid started by the load tests runs, whatever it allows: no cache (it is a forward proxy under test,
-    /// as the proxy instance is), no headers of its own, its access log on, and every file in <paramref name="directory"/>.
+    /// as the proxy instance is), no headers of its own, its access log on, a request buffer uploads cannot fill
+    /// (<see cref="SquidRequestBufferMegabytes"/>), and every file in <paramref name="directory"/>.
     /// </summary>
     public static string SquidRunDirectives(string directory) => string.Create(CultureInfo.InvariantCulture, $"""
         cache deny all
+        client_request_buffer_max_size {SquidRequestBufferMegabytes} MB
         cache_mem 8 MB
         via off
         forwarded_for delete

@@ -61,30 +61,6 @@ public sealed class BenchTableTests
     }
 
     [Fact]
-    public void Rows_SquidCellMeasuredAgain_IsJudgedAndSaysWhatTheFirstMet()
-    {
-        var cells = SmallRounds();
-        cells[1] = cells[1] with { FirstAttempt = "6 errors (reset 6)" };
-
-        var rows = BenchTable.Rows(cells, null, null, NoFailures);
-
-        Assert.True(rows[0].Met);
-        Assert.Equal("squid measured again: its first measurement had 6 errors (reset 6)", rows[0].Note);
-    }
-
-    [Fact]
-    public void Rows_SquidCellMeasuredAgainWithErrorsStill_IsNotJudged()
-    {
-        var cells = SmallRounds();
-        cells[1] = cells[1] with { Errors = 2, ErrorDetail = "reset 2", FirstAttempt = "6 errors (reset 6)" };
-
-        var rows = BenchTable.Rows(cells, null, null, NoFailures);
-
-        Assert.Null(rows[0].Met);
-        Assert.Equal("squid: 2 errors (reset 2)", rows[0].Note);
-    }
-
-    [Fact]
     public void Rows_HttpsFigure_IsJudgedAgainstDirect()
     {
         List<BenchCell> cells =
