@@ -41,6 +41,9 @@ internal sealed class ClientSink
     /// </summary>
     public bool ClosedConnection => _closedConnection;
 
+    /// <summary>The client's socket when writes go straight to it, for a relay that splices into it; null otherwise.</summary>
+    public Socket? Socket => _socket;
+
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (_socket is null)

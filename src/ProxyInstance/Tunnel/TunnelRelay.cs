@@ -24,7 +24,8 @@ internal enum TunnelEnd
     Aborted,
 }
 
-internal readonly record struct RelayResult(long BytesUp, long BytesDown, TunnelEnd End);
+/// <param name="BytesSpliced">Of <paramref name="BytesDown"/>, the bytes moved with splice(2) and never copied into the process.</param>
+internal readonly record struct RelayResult(long BytesUp, long BytesDown, TunnelEnd End, long BytesSpliced = 0);
 
 /// <summary>
 /// Copies bytes both ways until both sides have closed, honouring half-close: when one side sends FIN the
@@ -32,7 +33,7 @@ internal readonly record struct RelayResult(long BytesUp, long BytesDown, Tunnel
 /// </summary>
 /// <remarks>
 /// The destination-to-client direction waits with a zero-byte receive and rents its buffer only while data
-/// is ready, so an idle tunnel holds no buffer; the client-to-destination direction sends straight from
+/// is ready (reading again at once while reads fill it), so an idle tunnel holds no buffer; the client-to-destination direction sends straight from
 /// Kestrel's pooled input pipe. Nothing is allocated per chunk.
 /// </remarks>
 /// <param name="guard">For a plain-text HTTP tunnel, what holds each request to the CONNECT target; null relays every byte.</param>
@@ -49,6 +50,7 @@ internal sealed class TunnelRelay(
     private long _lastActivity;
     private long _bytesUp;
     private long _bytesDown;
+    private long _bytesSpliced;
     private int _end = -1;
 
     public async Task<RelayResult> RunAsync(CancellationToken abort)
@@ -70,7 +72,7 @@ internal sealed class TunnelRelay(
         }
 
         SetEnd(TunnelEnd.Closed);
-        return new RelayResult(Interlocked.Read(ref _bytesUp), Interlocked.Read(ref _bytesDown), (TunnelEnd)_end);
+        return new RelayResult(Interlocked.Read(ref _bytesUp), Interlocked.Read(ref _bytesDown), (TunnelEnd)_end, _bytesSpliced);
     }
 
     private async Task PumpUpAsync(CancellationTokenSource stop)
@@ -146,11 +148,18 @@ internal sealed class TunnelRelay(
     {
         var token = stop.Token;
         var clientFailed = false;
+        var streaming = false;
         try
         {
             while (true)
             {
-                await upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                // After a short read the tunnel may go quiet: wait for data without a buffer. After a full one more is
+                // most likely waiting already, and a wait first would only cost a system call per chunk.
+                if (!streaming)
+                {
+                    await upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                }
+
                 var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                 try
                 {
@@ -165,10 +174,25 @@ internal sealed class TunnelRelay(
                     clientFailed = false;
                     Interlocked.Add(ref _bytesDown, read);
                     Touch();
+                    streaming = read == buffer.Length;
                 }
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                if (streaming && clientSink.Socket is { } client && SplicePipe.TryCreate() is { } pipe)
+                {
+                    // A bulk transfer: the rest of the burst goes through the kernel, not through this process.
+                    using (pipe)
+                    {
+                        if (await SpliceBurstAsync(pipe, client, token).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+
+                    streaming = false;
                 }
             }
 
@@ -186,6 +210,10 @@ internal sealed class TunnelRelay(
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
+        catch (ClientSideException)
+        {
+            Fail(TunnelEnd.ClientFailed, stop);
+        }
         catch (SocketException)
         {
             Fail(clientFailed ? TunnelEnd.ClientFailed : TunnelEnd.UpstreamFailed, stop);
@@ -197,6 +225,61 @@ internal sealed class TunnelRelay(
         catch (IOException)
         {
             Fail(TunnelEnd.ClientFailed, stop);
+        }
+    }
+
+    /// <summary>
+    /// Splices the destination's bytes to the client until the destination has nothing more for now (the burst is over:
+    /// the caller waits again without a buffer) or ends its stream, which it returns true for. When the client has no
+    /// room the bytes in the pipe are copied out and sent the ordinary way, which waits for it. A failure from the
+    /// client's side comes out as a <see cref="ClientSideException"/>.
+    /// </summary>
+    private async ValueTask<bool> SpliceBurstAsync(SplicePipe pipe, Socket client, CancellationToken token)
+    {
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            var moved = pipe.Fill(upstream);
+            if (moved <= 0)
+            {
+                return moved == 0;
+            }
+
+            try
+            {
+                while (pipe.Pending > 0)
+                {
+                    if (pipe.Drain(client) < 0)
+                    {
+                        await SendPendingAsync(pipe, token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException)
+            {
+                throw new ClientSideException(exception);
+            }
+
+            Interlocked.Add(ref _bytesDown, moved);
+            _bytesSpliced += moved;
+            Touch();
+        }
+    }
+
+    private async ValueTask SendPendingAsync(SplicePipe pipe, CancellationToken token)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (pipe.Pending > 0)
+            {
+                var taken = pipe.TakePending(buffer);
+                await clientSink.SendAsync(buffer.AsMemory(0, taken), token).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -236,4 +319,7 @@ internal sealed class TunnelRelay(
         SetEnd(end);
         stop.Cancel();
     }
+
+    /// <summary>A splice into the client failed: the tunnel ends as the client's failure, not the destination's.</summary>
+    private sealed class ClientSideException(Exception inner) : Exception(inner.Message, inner);
 }

@@ -1,0 +1,218 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using EgressLab.ProxyInstance.Tunnel;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace EgressLab.ProxyInstance.Tests.Tunnel;
+
+/// <summary>
+/// splice(2) moves a tunnel's bulk bytes from the destination to the client without copying them through the proxy;
+/// whatever the pace of either side, the client must get every byte, in order, and the tunnel's ends must hold.
+/// </summary>
+public sealed class SplicePipeTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task FillAndDrain_MoveTheSourcesBytesToTheDestinationInOrder()
+    {
+        Requirements.SkipUnless(SplicePipe.IsSupported, "splice(2) is Linux's");
+        using var source = await SocketPair.OpenAsync();
+        using var destination = await SocketPair.OpenAsync();
+        using var pipe = SplicePipe.TryCreate();
+        Assert.NotNull(pipe);
+        var payload = RandomNumberGenerator.GetBytes(100_000);
+
+        Assert.Equal(-1, pipe.Fill(source.Near));
+        await source.Far.SendAsync(payload, Token);
+        var received = new MemoryStream();
+        while (received.Length < payload.Length)
+        {
+            await source.Near.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Token);
+            Assert.True(pipe.Fill(source.Near) > 0);
+            while (pipe.Pending > 0)
+            {
+                Assert.True(pipe.Drain(destination.Near) > 0);
+            }
+
+            var buffer = new byte[256 * 1024];
+            while (received.Length < payload.Length && destination.Far.Available > 0)
+            {
+                received.Write(buffer, 0, await destination.Far.ReceiveAsync(buffer, Token));
+            }
+        }
+
+        Assert.Equal(payload, received.ToArray());
+        source.Far.Shutdown(SocketShutdown.Send);
+        await source.Near.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Token);
+        Assert.Equal(0, pipe.Fill(source.Near));
+    }
+
+    [Fact]
+    public async Task Drain_DestinationWithoutRoom_LeavesTheBytesToTakeOut()
+    {
+        Requirements.SkipUnless(SplicePipe.IsSupported, "splice(2) is Linux's");
+        using var source = await SocketPair.OpenAsync();
+        using var destination = await SocketPair.OpenAsync(sendBuffer: 4096);
+        using var pipe = SplicePipe.TryCreate();
+        Assert.NotNull(pipe);
+        var payload = RandomNumberGenerator.GetBytes(1024 * 1024);
+        var sending = source.Far.SendAsync(payload, Token).AsTask();
+
+        // Nobody reads the destination, so it fills and the bytes left in the pipe must come out by copying.
+        var drained = 0;
+        var blocked = false;
+        while (!blocked)
+        {
+            await source.Near.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Token);
+            Assert.True(pipe.Fill(source.Near) > 0);
+            while (pipe.Pending > 0 && !blocked)
+            {
+                var moved = pipe.Drain(destination.Near);
+                blocked = moved < 0;
+                drained += Math.Max(moved, 0);
+            }
+        }
+
+        var kept = new byte[pipe.Pending];
+        var taken = 0;
+        while (pipe.Pending > 0)
+        {
+            taken += pipe.TakePending(kept.AsSpan(taken));
+        }
+
+        Assert.Equal(kept.Length, taken);
+        Assert.True(kept.Length > 0);
+        var through = new byte[drained];
+        await destination.Far.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Token);
+        for (var at = 0; at < drained;)
+        {
+            at += await destination.Far.ReceiveAsync(through.AsMemory(at), Token);
+        }
+
+        Assert.True(payload.AsSpan(0, drained).SequenceEqual(through), "the destination got other bytes than the source sent");
+        Assert.True(payload.AsSpan(drained, kept.Length).SequenceEqual(kept), "the bytes taken out of the pipe are not the ones that followed");
+        // The rest of the source's bytes are not read: its send ends, whichever way, once the proxy's end closes.
+        source.Near.Dispose();
+        await Record.ExceptionAsync(() => sending);
+    }
+
+    [Fact]
+    public async Task Fill_SourceReset_ThrowsSocketException()
+    {
+        Requirements.SkipUnless(SplicePipe.IsSupported, "splice(2) is Linux's");
+        using var source = await SocketPair.OpenAsync();
+        using var pipe = SplicePipe.TryCreate();
+        Assert.NotNull(pipe);
+
+        source.Far.LingerState = new LingerOption(true, 0);
+        source.Far.Close();
+        await Task.Delay(50, Token);
+
+        Assert.Throws<SocketException>(() => pipe.Fill(source.Near));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Relay_BulkDownload_ReachesTheClientWholeAndIsSpliced(bool slowClient)
+    {
+        Requirements.SkipUnless(SplicePipe.IsSupported, "splice(2) is Linux's");
+        using var upstream = await SocketPair.OpenAsync();
+        using var client = await SocketPair.OpenAsync();
+        var payload = RandomNumberGenerator.GetBytes(24 * 1024 * 1024);
+        var clientInput = new Pipe();
+        var relay = new TunnelRelay(clientInput.Reader, new ClientSink(new SocketConnection(client.Near)), upstream.Near, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var running = relay.RunAsync(Token);
+
+        var origin = Task.Run(async () =>
+        {
+            await upstream.Far.SendAsync(payload, Token);
+            upstream.Far.Shutdown(SocketShutdown.Send);
+        }, Token);
+        using var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await client.Far.ReceiveAsync(buffer, Token)) > 0)
+        {
+            received.Write(buffer, 0, read);
+            if (slowClient && received.Length % (4 * 1024 * 1024) < read)
+            {
+                // The client's socket fills while it pauses: the relay must wait for it, not drop or reorder bytes.
+                await Task.Delay(100, Token);
+            }
+        }
+
+        await origin;
+        await clientInput.Writer.CompleteAsync();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(30), Token);
+
+        Assert.Equal(payload.Length, received.Length);
+        Assert.True(payload.AsSpan().SequenceEqual(received.ToArray()), "the client got other bytes than the destination sent");
+        Assert.Equal(TunnelEnd.Closed, result.End);
+        Assert.Equal(payload.Length, result.BytesDown);
+        Assert.True(result.BytesSpliced > payload.Length / 2, $"only {result.BytesSpliced:N0} of {payload.Length:N0} bytes were spliced");
+    }
+
+    /// <summary>Two connected loopback sockets: the proxy's end and the peer's.</summary>
+    private sealed class SocketPair : IDisposable
+    {
+        private SocketPair(Socket near, Socket far)
+        {
+            Near = near;
+            Far = far;
+        }
+
+        public Socket Near { get; }
+        public Socket Far { get; }
+
+        public static async Task<SocketPair> OpenAsync(int? sendBuffer = null)
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen();
+            var far = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            var accepting = listener.AcceptAsync();
+            await far.ConnectAsync(listener.LocalEndPoint!);
+            var near = await accepting;
+            if (sendBuffer is { } size)
+            {
+                near.SendBufferSize = size;
+                far.ReceiveBufferSize = size;
+            }
+
+            // .NET makes a socket non-blocking when it first waits asynchronously; the relay's sockets always have.
+            near.Blocking = false;
+            return new SocketPair(near, far);
+        }
+
+        public void Dispose()
+        {
+            Near.Dispose();
+            Far.Dispose();
+        }
+    }
+
+    /// <summary>A connection whose socket Kestrel would expose, so the relay writes to it directly.</summary>
+    private sealed class SocketConnection : ConnectionContext, IConnectionSocketFeature
+    {
+        public SocketConnection(Socket socket)
+        {
+            Socket = socket;
+            Features.Set<IConnectionSocketFeature>(this);
+            var pipe = new Pipe();
+            Transport = new DuplexPipe(pipe.Reader, pipe.Writer);
+        }
+
+        public Socket Socket { get; }
+        public override string ConnectionId { get; set; } = "splice-test";
+        public override Microsoft.AspNetCore.Http.Features.IFeatureCollection Features { get; } = new Microsoft.AspNetCore.Http.Features.FeatureCollection();
+        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+        public override IDuplexPipe Transport { get; set; }
+
+        private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+    }
+}
