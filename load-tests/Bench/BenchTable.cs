@@ -30,6 +30,7 @@ internal static class BenchTable
             c => c.Value, BenchSubjects.Squid, 1.5, atLeast: true);
         AddLoad(rows, cells, failures, BenchFigures.Https10m, $"HTTPS through CONNECT, 10 MiB objects, {BenchOptions.BulkConnections} connections", "MB/s",
             c => c.Value, BenchSubjects.Direct, 0.95, atLeast: true);
+        AddCpu(rows, cells, BenchFigures.Https10m, "  proxy CPU per 10 MiB object", "µs");
         foreach (var upload in BenchFigures.Uploads)
         {
             var size = BenchFigures.UploadBytes(upload) >= 100 * 1024 * 1024 ? "100 MiB" : "1 MiB";

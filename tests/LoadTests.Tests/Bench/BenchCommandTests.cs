@@ -95,7 +95,7 @@ public sealed class BenchCommandTests : IDisposable
         var loadRows = results.Rows.Where(r => r.Figure != BenchFigures.IdleTunnels && r.Figure != BenchFigures.PolicyDecision).ToList();
         // Every target judged; the CPU lines (no target) only informed, with both proxies' times.
         Assert.All(loadRows.Where(r => r.Target.Length > 0), r => Assert.True(r.Ratio is > 0 && r.Met is not null, $"{r.Title}: {r}"));
-        Assert.Equal(["  proxy CPU per request", "  proxy allocated per request", "  proxy allocated per tunnel"],
+        Assert.Equal(["  proxy CPU per request", "  proxy allocated per request", "  proxy CPU per 10 MiB object", "  proxy allocated per tunnel"],
             loadRows.Where(r => r.Target.Length == 0).Select(r => r.Title));
         Assert.All(loadRows.Where(r => r.Title.Contains("CPU", StringComparison.Ordinal)), r => Assert.True(r.Proxy > 0 && r.Squid > 0, $"{r.Title}: {r}"));
         // CPU per tunnel is judged against Squid's (at most 0.67 ×); CPU per request only informs.

@@ -103,6 +103,23 @@ public sealed class BenchTableTests
     }
 
     [Fact]
+    public void Rows_HttpsBulkCpuTimes_AddAnInformationalLineUnderTheFigure()
+    {
+        List<BenchCell> cells =
+        [
+            Cell(BenchFigures.Https10m, BenchSubjects.Proxy, 1, 950) with { ServerCpuMicroseconds = 6_000 },
+            Cell(BenchFigures.Https10m, BenchSubjects.Squid, 1, 900) with { ServerCpuMicroseconds = 12_000 },
+            Cell(BenchFigures.Https10m, BenchSubjects.Direct, 1, 1000),
+        ];
+
+        var rows = BenchTable.Rows(cells, null, null, NoFailures);
+
+        Assert.Equal(["HTTPS through CONNECT, 10 MiB objects, 4 connections", "  proxy CPU per 10 MiB object"], rows.Select(r => r.Title));
+        Assert.Equal((6_000.0, 12_000.0, 0.5), (rows[1].Proxy!.Value, rows[1].Squid!.Value, rows[1].Ratio!.Value));
+        Assert.Null(rows[1].Met);
+    }
+
+    [Fact]
     public void Rows_ServerCpuTimes_AddAnInformationalLineWithoutAVerdict()
     {
         var cells = SmallRounds().Select(c => c.Subject switch
