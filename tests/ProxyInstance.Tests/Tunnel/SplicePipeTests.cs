@@ -115,6 +115,31 @@ public sealed class SplicePipeTests
         Assert.Throws<SocketException>(() => pipe.Fill(source.Near));
     }
 
+    [Fact]
+    public async Task Drain_DestinationReset_ThrowsSocketException()
+    {
+        Requirements.SkipUnless(SplicePipe.IsSupported, "splice(2) is Linux's");
+        using var source = await SocketPair.OpenAsync();
+        using var destination = await SocketPair.OpenAsync();
+        using var pipe = SplicePipe.TryCreate();
+        Assert.NotNull(pipe);
+        destination.Far.LingerState = new LingerOption(true, 0);
+        destination.Far.Close();
+        await Task.Delay(50, Token);
+        await source.Far.SendAsync(new byte[64 * 1024], Token);
+        await source.Near.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Token);
+        Assert.True(pipe.Fill(source.Near) > 0);
+
+        // EPIPE or ECONNRESET; SIGPIPE is ignored by the runtime, so the process lives on.
+        Assert.Throws<SocketException>(() =>
+        {
+            while (pipe.Pending > 0)
+            {
+                pipe.Drain(destination.Near);
+            }
+        });
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -155,6 +180,44 @@ public sealed class SplicePipeTests
         Assert.Equal(TunnelEnd.Closed, result.End);
         Assert.Equal(payload.Length, result.BytesDown);
         Assert.True(result.BytesSpliced > payload.Length / 2, $"only {result.BytesSpliced:N0} of {payload.Length:N0} bytes were spliced");
+    }
+
+    [Fact]
+    public async Task Relay_ClientResetsDuringASplicedDownload_EndsAsTheClientsFailure()
+    {
+        Requirements.SkipUnless(SplicePipe.IsSupported, "splice(2) is Linux's");
+        using var upstream = await SocketPair.OpenAsync();
+        using var client = await SocketPair.OpenAsync();
+        var clientInput = new Pipe();
+        var relay = new TunnelRelay(clientInput.Reader, new ClientSink(new SocketConnection(client.Near)), upstream.Near, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var running = relay.RunAsync(Token);
+        using var stopOrigin = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var origin = Task.Run(async () =>
+        {
+            var chunk = new byte[1024 * 1024];
+            while (!stopOrigin.IsCancellationRequested)
+            {
+                await upstream.Far.SendAsync(chunk, stopOrigin.Token);
+            }
+        }, Token);
+
+        var buffer = new byte[64 * 1024];
+        long received = 0;
+        while (received < 8 * 1024 * 1024)
+        {
+            received += await client.Far.ReceiveAsync(buffer, Token);
+        }
+
+        // A reset while the relay splices into the client's socket: the splice fails with EPIPE or ECONNRESET (and,
+        // were SIGPIPE not ignored, would kill the process); the tunnel must end as the client's failure.
+        client.Far.LingerState = new LingerOption(true, 0);
+        client.Far.Close();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(30), Token);
+        await stopOrigin.CancelAsync();
+        await Record.ExceptionAsync(() => origin);
+
+        Assert.Equal(TunnelEnd.ClientFailed, result.End);
+        Assert.True(result.BytesSpliced > 0, "the download was not spliced");
     }
 
     /// <summary>Two connected loopback sockets: the proxy's end and the peer's.</summary>
