@@ -209,7 +209,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         var through = subject == BenchSubjects.Proxy ? workspace.ProxyEndPoint : workspace.SquidEndPoint;
         var script = WrkLoad.WriteScript(workspace.Directory, $"warm-up-{subject}", $"http://{workspace.HttpAuthority}/1k", workspace.HttpAuthority);
         await WrkLoad.RunAsync(script, new Uri($"http://{through}/"), BenchOptions.SmallConnections, duration, cancellationToken).ConfigureAwait(false);
-        await RunLoadAsync("new-connection", $"https://{workspace.HttpsAuthority}", through, BenchOptions.NewTunnelUsers, options with { WarmUp = TimeSpan.Zero, CellDuration = duration },
+        await RunLoadAsync("new-connection", $"https://{workspace.HttpsAuthority}", through, BenchOptions.NewTunnelUsers, duration, options with { WarmUp = TimeSpan.Zero },
             workspace, cancellationToken).ConfigureAwait(false);
     }
 
@@ -344,7 +344,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
                 int? uploadBytes = scenario == "upload" ? BenchFigures.UploadBytes(figure) : null;
                 var cpuBefore = server?.CpuTime();
                 var allocatedBefore = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
-                var run = await RunLoadAsync(scenario, url, through, users, options, workspace, cancellationToken, uploadBytes).ConfigureAwait(false);
+                var run = await RunLoadAsync(scenario, url, through, users, options.CellDurationOf(figure), options, workspace, cancellationToken, uploadBytes).ConfigureAwait(false);
                 var allocatedAfter = await AllocatedAsync(subject, workspace, cancellationToken).ConfigureAwait(false);
                 var result = run.Results[0];
                 var errors = result.Errors.Values.Sum();
@@ -366,7 +366,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
 
     /// <summary>Runs this program's own <c>run</c> in a process of its own, so that its work and garbage are its own, and reads its JSON.</summary>
     /// <param name="uploadBytes">upload: the body of each request.</param>
-    private static async Task<RunResults> RunLoadAsync(string scenario, string url, IPEndPoint? proxy, int users, BenchOptions options,
+    private static async Task<RunResults> RunLoadAsync(string scenario, string url, IPEndPoint? proxy, int users, TimeSpan duration, BenchOptions options,
         BenchWorkspace workspace, CancellationToken cancellationToken, int? uploadBytes = null)
     {
         var json = Path.Combine(workspace.Directory, $"run-{Guid.NewGuid():N}.json");
@@ -374,7 +374,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         [
             typeof(BenchRunner).Assembly.Location, "run", "--scenario", scenario, "--url", url, "--proxy", proxy is null ? "direct" : $"http://{proxy}",
             "--concurrency", users.ToString(CultureInfo.InvariantCulture),
-            "--duration", options.CellDuration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s",
+            "--duration", duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s",
             "--warmup", options.WarmUp.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s",
             "--ca-file", workspace.CaFile, "--timeout", "30s", "--json", json, "--quiet",
         ];
@@ -386,7 +386,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         var log = Path.Combine(workspace.Directory, $"run-{scenario}.out");
         using (var process = BenchProcess.Start($"load-tests run {scenario}", LabPrerequisites.DotnetHost(), [.. arguments], log))
         {
-            await process.WaitForExitAsync(options.WarmUp + options.CellDuration + TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            await process.WaitForExitAsync(options.WarmUp + duration + TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
         }
 
         if (!ResultsJson.TryReadFile<RunResults>(json, "run results", out var results, out var problem) || results.Results.Count == 0)

@@ -64,6 +64,22 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Empty(BenchRunner.Unclean(cells.Take(1).ToList(), null, new Dictionary<string, string>()));
     }
 
+    [Theory]
+    [InlineData(true, "http-upload-100m", 1, 5)]
+    [InlineData(true, "https-upload-100m", 1, 5)]
+    [InlineData(true, "https-upload-100m", 8, 8)]
+    [InlineData(true, "http-upload-1m", 1, 1)]
+    [InlineData(true, "https-10m", 1, 1)]
+    [InlineData(false, "http-upload-100m", 1, 1)]
+    [InlineData(false, "https-upload-100m", 10, 10)]
+    public void CellDurationOf_QuickRun_GivesTheLargeUploadsTimeForWholeRequests(bool quick, string figure, int seconds, int expectedSeconds)
+    {
+        var options = new BenchOptions(BenchFigures.All, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1), 1, 300, TimeSpan.FromSeconds(3),
+            _directory, DebugBuild: true, Quick: quick, CommandLine: "bench");
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), options.CellDurationOf(figure));
+    }
+
     /// <summary>
     /// The whole bench, as a user runs it but short (--quick) and on this Debug build: nginx, Squid and the proxy start
     /// and stop, every figure is measured on every subject without an error, and both files say so. No figure's value
