@@ -20,12 +20,14 @@ public sealed class CompareEndToEndTests
     {
         var unavailable = LabPrerequisites.Check();
         Requirements.SkipUnless(unavailable.Count == 0, $"the lab cannot run here: {string.Join("; ", unavailable)} (.ci/run runs as root and installs them)");
+        RemoveStaleLabs();
         var id = Guid.NewGuid().ToString("N")[..6];
         var output = Path.Combine(Path.GetTempPath(), $"egress-compare-{id}");
-        var (exit, log) = await RunAsync(id,
-            ["compare", "--duration", "2s", "--warmup", "1s", "--rounds", "3", "--concurrency", "4", "--ladder", "20,40", "--ladder-step", "1s", "--with", "squid,tinyproxy", "--traffic", "2TB/month", "--out", output]);
         try
         {
+            var (exit, log) = await RunAsync(id,
+                ["compare", "--duration", "2s", "--warmup", "1s", "--rounds", "3", "--concurrency", "4", "--ladder", "20,40", "--ladder-step", "1s", "--with", "squid,tinyproxy", "--traffic", "2TB/month", "--out", output]);
+
             Assert.True(exit == 0, $"compare exited {exit}:\n{log}");
             var results = JsonSerializer.Deserialize<CompareResults>(await File.ReadAllTextAsync(Path.Combine(output, "results.json"), TestContext.Current.CancellationToken), ResultsJson.Options)!;
 
@@ -103,6 +105,8 @@ public sealed class CompareEndToEndTests
         }
         finally
         {
+            // compare removes its lab itself (asserted above); this only clears what a killed or timed-out run left.
+            LabOf(id).Down();
             if (Directory.Exists(output))
             {
                 Directory.Delete(output, recursive: true);
@@ -129,6 +133,30 @@ public sealed class CompareEndToEndTests
         Assert.Empty(LabNamespaces(id));
     }
 
+    private static LabController LabOf(string id) =>
+        new(new LabEnvironment($"elcmp-{id}", Path.Combine("/run", $"egress-lab-compare-{id}")), TextWriter.Null, commandLog: null);
+
+    /// <summary>
+    /// Removes the labs of earlier runs of this test that were killed before they could remove them (a test host that
+    /// was stopped): those older than twice the timeout, after which their own run has given up on them.
+    /// </summary>
+    private static void RemoveStaleLabs()
+    {
+        if (!Directory.Exists("/run/netns"))
+        {
+            return;
+        }
+
+        var stale = Directory.GetFiles("/run/netns", "elcmp-*")
+            .Where(f => DateTime.UtcNow - File.GetLastWriteTimeUtc(f) > 2 * Timeout)
+            .Select(f => Path.GetFileName(f).Split('-')[1])
+            .Distinct(StringComparer.Ordinal);
+        foreach (var id in stale)
+        {
+            LabOf(id).Down();
+        }
+    }
+
     private static IEnumerable<string> LabNamespaces(string id) =>
         Directory.Exists("/run/netns")
             ? Directory.GetFiles("/run/netns").Select(f => Path.GetFileName(f)).Where(n => n.StartsWith($"elcmp-{id}", StringComparison.Ordinal))
@@ -153,8 +181,9 @@ public sealed class CompareEndToEndTests
         {
             await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(Timeout);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
+            // The caller's finally removes the lab the killed run leaves.
             process.Kill(entireProcessTree: true);
             throw;
         }
