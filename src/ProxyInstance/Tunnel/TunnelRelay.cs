@@ -47,7 +47,8 @@ internal sealed class TunnelRelay(
     private const int BufferSize = 32 * 1024;
 
     private volatile bool _refused;
-    private long _lastActivity;
+    private IdleWatchdog? _watchdog;
+    private CancellationTokenSource? _stop;
     private long _bytesUp;
     private long _bytesDown;
     private long _bytesSpliced;
@@ -56,16 +57,21 @@ internal sealed class TunnelRelay(
     public async Task<RelayResult> RunAsync(CancellationToken abort)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        Touch();
-        var watchdog = WatchIdleAsync(stop);
-        var up = PumpUpAsync(stop);
-        var down = PumpDownAsync(stop);
-        await Task.WhenAll(up, down).ConfigureAwait(false);
+        _stop = stop;
+        var watchdog = new IdleWatchdog(idleTimeout, timeProvider, static relay => ((TunnelRelay)relay!).Fail(TunnelEnd.IdleTimeout), this);
+        _watchdog = watchdog;
+        try
+        {
+            var up = PumpUpAsync(stop);
+            var down = PumpDownAsync(stop);
+            await Task.WhenAll(up, down).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Before the token source goes: a check running now may still cancel it.
+            await watchdog.DisposeAsync().ConfigureAwait(false);
+        }
 
-        // Cancel, not CancelAsync: the only callback left is the watchdog's delay, and ending it here costs less
-        // than handing it to the thread pool, which woke a worker for every tunnel that closed.
-        stop.Cancel();
-        await watchdog.ConfigureAwait(false);
         if (abort.IsCancellationRequested)
         {
             SetEnd(TunnelEnd.Aborted);
@@ -283,24 +289,6 @@ internal sealed class TunnelRelay(
         }
     }
 
-    private async Task WatchIdleAsync(CancellationTokenSource stop)
-    {
-        var token = stop.Token;
-        while (!token.IsCancellationRequested)
-        {
-            var idleFor = timeProvider.GetElapsedTime(Interlocked.Read(ref _lastActivity));
-            if (idleFor >= idleTimeout)
-            {
-                Fail(TunnelEnd.IdleTimeout, stop);
-                return;
-            }
-
-            // Every tunnel's watchdog is cancelled when the tunnel ends: not an exception each time, which costs
-            // a stack walk per tunnel.
-            await Task.Delay(idleTimeout - idleFor, timeProvider, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
     private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken token)
     {
         while (!data.IsEmpty)
@@ -310,9 +298,11 @@ internal sealed class TunnelRelay(
         }
     }
 
-    private void Touch() => Interlocked.Exchange(ref _lastActivity, timeProvider.GetTimestamp());
+    private void Touch() => _watchdog!.Touch();
 
     private void SetEnd(TunnelEnd end) => Interlocked.CompareExchange(ref _end, (int)end, -1);
+
+    private void Fail(TunnelEnd end) => Fail(end, _stop!);
 
     private void Fail(TunnelEnd end, CancellationTokenSource stop)
     {
