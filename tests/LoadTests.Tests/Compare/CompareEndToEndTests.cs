@@ -140,22 +140,8 @@ public sealed class CompareEndToEndTests
     /// Removes the labs of earlier runs of this test that were killed before they could remove them (a test host that
     /// was stopped): those older than twice the timeout, after which their own run has given up on them.
     /// </summary>
-    private static void RemoveStaleLabs()
-    {
-        if (!Directory.Exists("/run/netns"))
-        {
-            return;
-        }
-
-        var stale = Directory.GetFiles("/run/netns", "elcmp-*")
-            .Where(f => DateTime.UtcNow - File.GetLastWriteTimeUtc(f) > 2 * Timeout)
-            .Select(f => Path.GetFileName(f).Split('-')[1])
-            .Distinct(StringComparer.Ordinal);
-        foreach (var id in stale)
-        {
-            LabOf(id).Down();
-        }
-    }
+    private static void RemoveStaleLabs() =>
+        StaleLabs.Remove("elcmp", id => Path.Combine("/run", $"egress-lab-compare-{id}"), 2 * Timeout, TextWriter.Null);
 
     private static IEnumerable<string> LabNamespaces(string id) =>
         Directory.Exists("/run/netns")

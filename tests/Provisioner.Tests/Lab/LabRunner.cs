@@ -12,12 +12,34 @@ internal sealed class LabRunner
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
 
+    /// <summary>The prefix family of the labs tests make: each lab is <c>eltest-</c> and an id of its own.</summary>
+    public const string Family = "eltest";
+
+    /// <summary>
+    /// A test lab older than this belongs to a run that was killed before its teardown (no test run lasts this long):
+    /// the first lab of a run removes those.
+    /// </summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(1);
+
+    private static readonly Lazy<IReadOnlyList<string>> StaleRemoved =
+        new(() => StaleLabs.Remove(Family, id => StateDirectoryOf(Family, id), StaleAfter, TextWriter.Null));
+
     public LabRunner()
+        : this(Family)
+    {
+        _ = StaleRemoved.Value;
+    }
+
+    /// <summary>A lab of another family, for tests that must not meet the labs of other tests.</summary>
+    public LabRunner(string family)
     {
         var id = Guid.NewGuid().ToString("N")[..6];
-        Prefix = $"eltest-{id}";
-        StateDirectory = Path.Combine("/run", $"egress-lab-test-{id}");
+        Id = id;
+        Prefix = $"{family}-{id}";
+        StateDirectory = StateDirectoryOf(family, id);
     }
+
+    public string Id { get; }
 
     public string Prefix { get; }
 
@@ -25,6 +47,8 @@ internal sealed class LabRunner
 
     /// <summary>The same lab, for driving the library in-process.</summary>
     public LabEnvironment Environment => new(Prefix, StateDirectory);
+
+    public static string StateDirectoryOf(string family, string id) => Path.Combine("/run", $"egress-lab-{family}-{id}");
 
     public static string ProvisionerAssembly => Path.Combine(AppContext.BaseDirectory, "Provisioner.dll");
 
