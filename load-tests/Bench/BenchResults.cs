@@ -30,8 +30,11 @@ internal sealed record BenchRow(string Figure, string Title, string Unit, double
     string? Reference, double? Ratio, string Target, bool? Met, string? Note);
 
 /// <summary>The settings a bench ran with, so that its JSON says how its figures were taken.</summary>
+/// <param name="LargeUploadCellDurationSeconds">How long the 100 MiB upload cells lasted: as long as the others, except in a quick run
+/// (<see cref="BenchOptions.CellDurationOf"/>).</param>
 internal sealed record BenchSettings(double CellDurationSeconds, double WarmUpSeconds, int Rounds, int SmallConnections, int BulkConnections,
-    int NewTunnelUsers, int IdleTunnelsRequested, double IdleHoldSeconds, bool Optimized, string Squid, string Nginx, string Wrk);
+    int NewTunnelUsers, int IdleTunnelsRequested, double IdleHoldSeconds, bool Optimized, string Squid, string Nginx, string Wrk,
+    double LargeUploadCellDurationSeconds);
 
 /// <summary>Everything one <c>bench</c> run found, as written to bench.json.</summary>
 internal sealed record BenchResults

@@ -165,7 +165,8 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
             Environment = RunEnvironmentProbe.Capture(options.CommandLine, startedAt),
             Settings = new BenchSettings(options.CellDuration.TotalSeconds, options.WarmUp.TotalSeconds, options.Rounds, BenchOptions.SmallConnections,
                 BenchOptions.BulkConnections, BenchOptions.NewTunnelUsers, options.IdleTunnels, options.IdleHold.TotalSeconds,
-                OptimizedBuild.Of(typeof(BenchRunner).Assembly), Version("squid", ["-v"]), Version("nginx", ["-v"]), Version("wrk", ["-v"])),
+                OptimizedBuild.Of(typeof(BenchRunner).Assembly), Version("squid", ["-v"]), Version("nginx", ["-v"]), Version("wrk", ["-v"]),
+                options.CellDurationOf(BenchFigures.HttpUpload100m).TotalSeconds),
             Rows = rows,
             Cells = cells,
             IdleTunnels = idle,
@@ -227,7 +228,7 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
         var environment = results.Environment;
         return BenchTable.Markdown(results.Rows) + string.Create(CultureInfo.InvariantCulture, $"""
 
-            Medians of {settings.Rounds} interleaved rounds of {settings.CellDurationSeconds:0.#} s cells (after {settings.WarmUpSeconds:0.#} s of warm-up each),
+            Medians of {settings.Rounds} interleaved rounds of {settings.CellDurationSeconds:0.#} s cells{LargeUploadCells(settings)} (after {settings.WarmUpSeconds:0.#} s of warm-up each),
             on {environment.ProcessorCount} CPUs, {environment.Kernel}, {environment.DotNet}, commit {environment.Commit ?? "unknown"};
             {settings.Squid}, {settings.Nginx}, {settings.Wrk}.
             The proxy instance runs with `SocketThreads: {BenchWorkspace.ProxySocketThreads}`, as Squid runs one worker; every process shares the same CPUs.
@@ -235,6 +236,11 @@ internal sealed class BenchRunner(TextWriter output, TextWriter error)
 
             """);
     }
+
+    private static string LargeUploadCells(BenchSettings settings) =>
+        settings.LargeUploadCellDurationSeconds == settings.CellDurationSeconds
+            ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" ({settings.LargeUploadCellDurationSeconds:0.#} s for the 100 MiB uploads)");
 
     private static string Version(string tool, string[] arguments)
     {

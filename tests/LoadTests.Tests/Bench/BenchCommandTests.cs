@@ -124,6 +124,10 @@ public sealed class BenchCommandTests : IDisposable
         var markdown = await File.ReadAllTextAsync(Path.Combine(outDirectory, "bench.md"), TestContext.Current.CancellationToken);
         Assert.StartsWith("| figure | unit | proxy | Squid | direct |", markdown, StringComparison.Ordinal);
         Assert.Contains("Command: `load-tests bench --quick --debug-build --out ", markdown, StringComparison.Ordinal);
+        // The quick run's 100 MiB upload cells last longer than its others, and both files say so.
+        Assert.Equal(1, results.Settings.CellDurationSeconds);
+        Assert.Equal(BenchOptions.QuickLargeUploadCell.TotalSeconds, results.Settings.LargeUploadCellDurationSeconds);
+        Assert.Contains("rounds of 1 s cells (5 s for the 100 MiB uploads)", markdown, StringComparison.Ordinal);
         Assert.Contains("plain HTTP keep-alive, 1 KiB, 32 connections", output, StringComparison.Ordinal);
         // Each upload is judged against a direct connection and against Squid, and moved what it says: the origin
         // answers only once it has read the whole body, so a cell's bytes are its requests' bodies.
