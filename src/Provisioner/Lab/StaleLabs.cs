@@ -11,7 +11,7 @@ namespace EgressLab.Provisioner.Lab;
 /// <remarks>The age is the namespace's: <c>/run/netns</c> entries carry the time the namespace was made, and nothing can set it.</remarks>
 internal static partial class StaleLabs
 {
-    public const string NetnsDirectory = "/run/netns";
+    private const string NetnsDirectory = "/run/netns";
 
     /// <summary>Removes the stale labs of <paramref name="family"/> and returns their prefixes.</summary>
     /// <param name="stateDirectoryOf">Where a lab of the family keeps its state, by id, so that it goes too.</param>
@@ -35,7 +35,7 @@ internal static partial class StaleLabs
     }
 
     /// <summary>The ids of the family's labs none of whose namespaces is younger than <paramref name="olderThan"/>.</summary>
-    public static IReadOnlyList<string> Find(string family, TimeSpan olderThan)
+    private static IReadOnlyList<string> Find(string family, TimeSpan olderThan)
     {
         if (!Directory.Exists(NetnsDirectory))
         {

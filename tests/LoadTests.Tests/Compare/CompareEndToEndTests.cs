@@ -133,19 +133,26 @@ public sealed class CompareEndToEndTests
         Assert.Empty(LabNamespaces(id));
     }
 
-    private static LabController LabOf(string id) =>
-        new(new LabEnvironment($"elcmp-{id}", Path.Combine("/run", $"egress-lab-compare-{id}")), TextWriter.Null, commandLog: null);
+    /// <summary>The prefix family of this test's labs: each run's lab is <c>elcmp-</c> and an id of its own.</summary>
+    private const string Family = "elcmp";
+
+    /// <summary>A run's own lab, so a lab a user has up is never touched.</summary>
+    private static LabEnvironment LabEnvironmentOf(string id) => new($"{Family}-{id}", StateDirectoryOf(id));
+
+    private static string StateDirectoryOf(string id) => Path.Combine("/run", $"egress-lab-compare-{id}");
+
+    private static LabController LabOf(string id) => new(LabEnvironmentOf(id), TextWriter.Null, commandLog: null);
 
     /// <summary>
     /// Removes the labs of earlier runs of this test that were killed before they could remove them (a test host that
     /// was stopped): those older than twice the timeout, after which their own run has given up on them.
     /// </summary>
     private static void RemoveStaleLabs() =>
-        StaleLabs.Remove("elcmp", id => Path.Combine("/run", $"egress-lab-compare-{id}"), 2 * Timeout, TextWriter.Null);
+        StaleLabs.Remove(Family, StateDirectoryOf, 2 * Timeout, TextWriter.Null);
 
     private static IEnumerable<string> LabNamespaces(string id) =>
         Directory.Exists("/run/netns")
-            ? Directory.GetFiles("/run/netns").Select(f => Path.GetFileName(f)).Where(n => n.StartsWith($"elcmp-{id}", StringComparison.Ordinal))
+            ? Directory.GetFiles("/run/netns").Select(f => Path.GetFileName(f)).Where(n => n.StartsWith($"{Family}-{id}", StringComparison.Ordinal))
             : [];
 
     private static async Task<(int Exit, string Output)> RunAsync(string id, IReadOnlyList<string> arguments)
@@ -157,9 +164,9 @@ public sealed class CompareEndToEndTests
             start.ArgumentList.Add(argument);
         }
 
-        // A lab of its own, so a lab a user has up is never touched.
-        start.Environment["EGRESS_LAB_PREFIX"] = $"elcmp-{id}";
-        start.Environment["EGRESS_LAB_STATE_DIR"] = Path.Combine("/run", $"egress-lab-compare-{id}");
+        var lab = LabEnvironmentOf(id);
+        start.Environment["EGRESS_LAB_PREFIX"] = lab.Prefix;
+        start.Environment["EGRESS_LAB_STATE_DIR"] = lab.StateDirectory;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);

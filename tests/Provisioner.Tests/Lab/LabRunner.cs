@@ -34,12 +34,9 @@ internal sealed class LabRunner
     public LabRunner(string family)
     {
         var id = Guid.NewGuid().ToString("N")[..6];
-        Id = id;
         Prefix = $"{family}-{id}";
         StateDirectory = StateDirectoryOf(family, id);
     }
-
-    public string Id { get; }
 
     public string Prefix { get; }
 

@@ -27,9 +27,9 @@ public sealed class StaleLabsTests
             Assert.Empty(StaleLabs.Remove(Family, id => LabRunner.StateDirectoryOf(Family, id), TimeSpan.FromHours(1), TextWriter.Null));
             Assert.Equal(2, old.Namespaces().Count);
 
-            await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
             Abandon(young);
-            var removed = StaleLabs.Remove(Family, id => LabRunner.StateDirectoryOf(Family, id), TimeSpan.FromSeconds(1), TextWriter.Null);
+            var removed = StaleLabs.Remove(Family, id => LabRunner.StateDirectoryOf(Family, id), TimeSpan.FromSeconds(2), TextWriter.Null);
 
             Assert.Equal([old.Prefix], removed);
             Assert.Empty(old.Leftovers());
