@@ -84,6 +84,17 @@ public sealed partial class ProgramTests
         Assert.Equal(0, properties.GetProperty("System.GC.DynamicAdaptationMode").GetInt32());
     }
 
+    [Fact]
+    public void RuntimeConfig_ThreadPoolWorkersDoNotSpin()
+    {
+        // What docs/configuration.md promises ("Thread-pool spinning"): an idle worker sleeps at once. The runtime reads
+        // the limit from this file when the pool starts; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit overrides it.
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ProxyInstance.runtimeconfig.json")));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+    }
+
     [Theory]
     [InlineData("Listen")]
     [InlineData("AdminListen")]
