@@ -46,7 +46,15 @@ internal static class ProxyApplication
         Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The host's default sources (appsettings.json in the content root) are cleared below, but they watch the
+        // content root for changes as soon as they are added: recursively, and by default the content root is the working
+        // directory, which is "/" under systemd. That was thousands of inotify watches, and a wake for every file
+        // written under it. So nothing is watched, and the content root is the proxy's own directory.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Configuration.Sources.Clear();
         if (configuration is not null)
         {

@@ -172,6 +172,43 @@ public sealed partial class ProgramTests
     }
 
     [Fact]
+    public async Task Run_FromAWorkingDirectoryWithATree_WatchesNoneOfIt()
+    {
+        // Started by systemd without WorkingDirectory the proxy runs in "/". The host's default configuration sources
+        // watched the whole tree under the working directory: thousands of inotify watches there, and a wake of the
+        // watcher thread for every file written anywhere under it, the proxy's own access log included.
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "inotify watches are counted in /proc/<pid>/fdinfo");
+        var root = Directory.CreateTempSubdirectory("egress-workdir-");
+        try
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                Directory.CreateDirectory(Path.Combine(root.FullName, $"d{i}", "sub"));
+            }
+
+            var proxyPort = PlainHttpTests.UnusedPort();
+            await using var process = ProxyProcess.Start([], new Dictionary<string, string>
+            {
+                ["Proxy__Listen__0"] = $"127.0.0.1:{proxyPort}",
+                ["Proxy__AdminListen"] = $"127.0.0.1:{PlainHttpTests.UnusedPort()}",
+            }, root.FullName);
+            await process.WaitForLogAsync("Application started.", ExitTimeout);
+
+            // The embedded configuration has no file to watch; 60 directories were there to be watched.
+            Assert.InRange(InotifyWatches(process.Id), 0, 2);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The inotify watches the process holds, over all its inotify descriptors.</summary>
+    private static int InotifyWatches(int pid) =>
+        Directory.EnumerateFiles($"/proc/{pid}/fdinfo")
+            .Sum(fdinfo => File.ReadLines(fdinfo).Count(line => line.StartsWith("inotify wd:", StringComparison.Ordinal)));
+
+    [Fact]
     public async Task Run_SerilogSection_ReplacesTheStderrSinkWithItsFileSink()
     {
         var logFile = Path.Combine(Path.GetTempPath(), $"egress-serilog-{Guid.NewGuid():N}.log");

@@ -25,13 +25,17 @@ internal sealed class ProxyProcess : IAsyncDisposable
 
     public string Stderr { get { lock (_stderr) { return _stderr.ToString(); } } }
 
-    public static ProxyProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
-        StartExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "ProxyInstance.dll"), .. args], environment);
+    public static ProxyProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        StartExecutable("dotnet", [Path.Combine(AppContext.BaseDirectory, "ProxyInstance.dll"), .. args], environment, workingDirectory);
 
     /// <summary>Runs <paramref name="executable"/> (a packaged proxy, or the dotnet host) with <paramref name="args"/>.</summary>
-    public static ProxyProcess StartExecutable(string executable, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    public static ProxyProcess StartExecutable(string executable, IEnumerable<string> args, IDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? string.Empty,
+        };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
