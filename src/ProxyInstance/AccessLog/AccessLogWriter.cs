@@ -33,7 +33,12 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
     private volatile bool _completing;
 
     public AccessLogWriter(RuntimeSettingsStore settings, ILogger<AccessLogWriter> logger)
-        : this(Settings(settings).AccessLogFormat, Settings(settings).AccessLogPath, null, logger)
+        : this(Settings(settings), logger)
+    {
+    }
+
+    private AccessLogWriter(RuntimeSettings settings, ILogger<AccessLogWriter> logger)
+        : this(settings.AccessLogFormat, settings.AccessLogPath, null, logger)
     {
     }
 

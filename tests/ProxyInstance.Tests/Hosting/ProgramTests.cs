@@ -77,8 +77,7 @@ public sealed partial class ProgramTests
     public void RuntimeConfig_ServerGcWithoutDynamicAdaptation()
     {
         // What docs/configuration.md promises: server GC, DATAS off. The runtime reads both from this file at start-up.
-        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ProxyInstance.runtimeconfig.json")));
-        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        var properties = RuntimeConfigProperties();
 
         Assert.True(properties.GetProperty("System.GC.Server").GetBoolean());
         Assert.Equal(0, properties.GetProperty("System.GC.DynamicAdaptationMode").GetInt32());
@@ -89,8 +88,7 @@ public sealed partial class ProgramTests
     {
         // What docs/configuration.md promises ("Thread-pool spinning"): an idle worker sleeps at once. The runtime reads
         // the limit from this file when the pool starts; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit overrides it.
-        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ProxyInstance.runtimeconfig.json")));
-        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        var properties = RuntimeConfigProperties();
 
         Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
     }
@@ -201,6 +199,13 @@ public sealed partial class ProgramTests
         {
             root.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The <c>configProperties</c> of the proxy's runtime configuration, as the build wrote it next to the proxy.</summary>
+    private static System.Text.Json.JsonElement RuntimeConfigProperties()
+    {
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ProxyInstance.runtimeconfig.json")));
+        return config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").Clone();
     }
 
     /// <summary>The inotify watches the process holds, over all its inotify descriptors.</summary>
