@@ -57,7 +57,9 @@ internal sealed class BenchWorkspace : IDisposable
     public string SquidConfig => Path.Combine(Directory, "squid", "squid.conf");
     public string ProxyConfig => Path.Combine(Directory, "proxy", "proxy.json");
     public string IdleProxyConfig => Path.Combine(Directory, "proxy", "proxy-idle.json");
-    public string ProxyAccessLog => Path.Combine(Directory, "proxy", "access.log");
+    /// <summary>In a directory of its own: the proxy watches its configuration file's directory, and a log flush there
+    /// would wake its watcher, a cost Squid, which watches nothing, does not pay.</summary>
+    public string ProxyAccessLog => Path.Combine(Directory, "proxy", "log", "access.log");
 
     public IPEndPoint ProxyEndPoint => new(IPAddress.Loopback, ProxyPort);
     public IPEndPoint SquidEndPoint => new(IPAddress.Loopback, SquidPort);
@@ -86,7 +88,7 @@ internal sealed class BenchWorkspace : IDisposable
     private void Write()
     {
         System.IO.Directory.CreateDirectory(ContentDirectory);
-        foreach (var sub in new[] { "nginx", "squid", "proxy" })
+        foreach (var sub in new[] { "nginx", "squid", "proxy", Path.Combine("proxy", "log") })
         {
             System.IO.Directory.CreateDirectory(Path.Combine(Directory, sub));
         }

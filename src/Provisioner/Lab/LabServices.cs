@@ -49,7 +49,11 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
 
     public string ProxyLog => Path.Combine(State, "proxy", "proxy.log");
 
-    public string ProxyAccessLog => Path.Combine(State, "proxy", "access.log");
+    /// <summary>
+    /// The proxy's access log, in a directory of its own: the proxy watches the directory of its configuration file, and
+    /// every write there, a log flush as much as an edit, wakes its watcher.
+    /// </summary>
+    public string ProxyAccessLog => Path.Combine(State, "proxy", "log", "access.log");
 
     /// <summary>Writes every file; existing certificates are kept so clients that trusted the CA still do.</summary>
     public void WriteAll()
@@ -267,6 +271,7 @@ internal sealed class LabServices(LabEnvironment environment, TopologyModel mode
     public void WriteProxyConfig(JsonObject config)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(ProxyConfig)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(ProxyAccessLog)!);
         var temporary = ProxyConfig + ".tmp";
         File.WriteAllText(temporary, ProxyInstanceConfig.Text(config));
         File.Move(temporary, ProxyConfig, overwrite: true);
