@@ -137,6 +137,11 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
             return;
         }
 
+        if (Startup.AccessLogPath is { } accessLog && string.Equals(Path.GetDirectoryName(accessLog), directory, StringComparison.Ordinal))
+        {
+            Log.AccessLogInWatchedDirectory(_logger, accessLog, directory, fullPath);
+        }
+
         // Watch the directory, not the file: editors and config managers replace files by rename.
         var watcher = new FileSystemWatcher(directory, Path.GetFileName(fullPath))
         {
@@ -183,5 +188,8 @@ internal sealed partial class RuntimeSettingsStore : IHostedService, IDisposable
 
         [LoggerMessage(102, LogLevel.Warning, "Setting {Setting} changed; it takes effect only after a restart")]
         public static partial void RestartRequired(ILogger logger, string setting);
+
+        [LoggerMessage(104, LogLevel.Warning, "The access log {AccessLog} is in {Directory}, which the proxy watches for changes to {File}: every batch of log lines wakes that watcher. Set AccessLog.Path to a file in another directory")]
+        public static partial void AccessLogInWatchedDirectory(ILogger logger, string accessLog, string directory, string file);
     }
 }
