@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using EgressLab.Provisioner.Lab;
 using EgressLab.Provisioner.Processes;
+using EgressLab.Provisioner.Topology;
 
 namespace EgressLab.Provisioner.Tests.Lab;
 
@@ -19,7 +20,9 @@ public sealed class LabAllowlistRolloutTests
     {
         Requirements.SkipUnless(LabRunner.Unavailable() is null, LabRunner.Unavailable() ?? "");
         var lab = new LabRunner();
-        var accessLog = Path.Combine(lab.StateDirectory, "proxy", "access.log");
+        var topology = TopologyLoader.Load(DefaultTopology.Path);
+        Assert.True(topology.Succeeded, string.Join("\n", topology.Errors));
+        var accessLog = new LabServices(new LabEnvironment(lab.Prefix, lab.StateDirectory), topology.Model!).ProxyAccessLog;
         var work = Directory.CreateTempSubdirectory("egress-lab-rollout-");
         var candidate = Path.Combine(work.FullName, "candidate.json");
         try
