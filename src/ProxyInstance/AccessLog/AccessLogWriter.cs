@@ -13,8 +13,8 @@ namespace EgressLab.ProxyInstance.AccessLog;
 /// <remarks>
 /// Not the thread pool: a batch written from it cost a timer-thread wake for the delay, pool items for the wait, the
 /// delay and the file write, and a second worker woken for each item, about eight thread switches a batch. Its own
-/// thread sleeps through the batch delay and writes synchronously: one wake a batch under load. A request only signals
-/// the thread when it is waiting for lines, which costs no system call while it is busy or asleep.
+/// thread sleeps through the batch delay and writes synchronously: one wake a batch under load. A request signals the
+/// thread only when no signal is pending, and that costs a system call only when the thread is waiting for lines.
 /// </remarks>
 internal sealed partial class AccessLogWriter : IAsyncDisposable
 {
@@ -98,21 +98,24 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
             while (true)
             {
                 _pending.Wait();
-                _pending.Reset();
-                var last = _completing;
                 if (Rotated(writer))
                 {
                     writer.Dispose();
                     writer = Open();
                 }
 
-                if (!last)
+                if (!_completing)
                 {
                     // Under load the next lines are a moment away: gather them, so that the file gets one write per
                     // batch rather than one per request. A line reaches the file within BatchDelay of its request ending.
                     Thread.Sleep(BatchDelay);
                 }
 
+                // Reset after the gathering, not before it: lines queued while it slept are drained now and leave no
+                // signal behind for an empty batch. A line queued from here on sets the event for the next batch. Read
+                // after the reset, so that a disposal whose signal it cleared is still seen.
+                _pending.Reset();
+                var last = _completing;
                 Drain(writer, line);
                 try
                 {

@@ -22,7 +22,7 @@ public sealed class LabAllowlistRolloutTests
         var lab = new LabRunner();
         var topology = TopologyLoader.Load(DefaultTopology.Path);
         Assert.True(topology.Succeeded, string.Join("\n", topology.Errors));
-        var accessLog = new LabServices(new LabEnvironment(lab.Prefix, lab.StateDirectory), topology.Model!).ProxyAccessLog;
+        var accessLog = new LabServices(lab.Environment, topology.Model!).ProxyAccessLog;
         var work = Directory.CreateTempSubdirectory("egress-lab-rollout-");
         var candidate = Path.Combine(work.FullName, "candidate.json");
         try
