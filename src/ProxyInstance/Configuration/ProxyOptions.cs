@@ -39,6 +39,11 @@ internal sealed class ProxyOptions
     /// <summary>How many threads wait for socket events (and, inline, run the proxy's code). The default is one per
     /// processor.</summary>
     public int? SocketThreads { get; set; }
+
+    /// <summary><c>Auto</c>, <c>On</c> (or <c>true</c>) or <c>Off</c> (or <c>false</c>): whether a tunnel moves its bulk
+    /// downloads from the destination to the client with splice(2) on Linux instead of copying them through the proxy.
+    /// The default is <c>Auto</c>: for clients on other hosts, not for one on the proxy's own host.</summary>
+    public string? SpliceTunnels { get; set; }
 }
 
 internal sealed class PolicyOptions

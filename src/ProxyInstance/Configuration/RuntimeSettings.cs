@@ -66,6 +66,9 @@ internal sealed class RuntimeSettings : IEgressSettings
 
     /// <summary>How many socket threads the runtime starts; <c>null</c> leaves it to .NET (one per processor, inline).</summary>
     public required int? SocketThreads { get; init; }
+
+    /// <summary>When new tunnels splice bulk downloads to the client (see docs/configuration.md, <c>SpliceTunnels</c>).</summary>
+    public required SpliceMode SpliceTunnels { get; init; }
     public required FrozenDictionary<string, IPAddress[]> StaticHosts { get; init; }
     public required AccessLogFormat AccessLogFormat { get; init; }
     public required string? AccessLogPath { get; init; }
@@ -223,6 +226,13 @@ internal sealed class RuntimeSettings : IEgressSettings
             errors.Add(new ConfigError($"{root}:SocketThreads", $"{options.SocketThreads} is out of range: use 1 to {MaxSocketThreads} threads, or leave it out for one per processor."));
         }
 
+        var splice = SpliceMode.Auto;
+        if (options.SpliceTunnels is { } spliceText && !SpliceModes.TryParse(spliceText, out splice))
+        {
+            errors.Add(new ConfigError($"{root}:SpliceTunnels",
+                $"'{spliceText}' is not a valid value; use 'Auto' (splice for clients on other hosts), 'On' (or 'true') or 'Off' (or 'false')."));
+        }
+
         var limits = options.Limits;
         if (limits.MaxTunnelsPerClient is < 1)
         {
@@ -317,6 +327,7 @@ internal sealed class RuntimeSettings : IEgressSettings
             DrainTimeout = drain,
             InlineSocketCompletions = options.InlineSocketCompletions ?? true,
             SocketThreads = options.SocketThreads,
+            SpliceTunnels = splice,
             StaticHosts = hosts.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             AccessLogFormat = format,
             AccessLogPath = logPath,

@@ -28,6 +28,7 @@ internal sealed class ProxyMetrics : IDisposable
     private readonly UpDownCounter<long> _activeTunnels;
     private readonly Counter<long> _bytesUp;
     private readonly Counter<long> _bytesDown;
+    private readonly Counter<long> _bytesSpliced;
     private readonly Histogram<double> _dnsDuration;
     private readonly Histogram<double> _connectDuration;
     private readonly Counter<long> _sniMismatches;
@@ -48,6 +49,8 @@ internal sealed class ProxyMetrics : IDisposable
         // make these proxy_bytes_up_total_bytes_total. Their names say the unit.
         _bytesUp = _meter.CreateCounter<long>("proxy_bytes_up_total", unit: null, "Bytes relayed from clients to origins.");
         _bytesDown = _meter.CreateCounter<long>("proxy_bytes_down_total", unit: null, "Bytes relayed from origins to clients.");
+        _bytesSpliced = _meter.CreateCounter<long>("proxy_bytes_spliced_total", unit: null,
+            "Of proxy_bytes_down_total, the bytes a tunnel moved to its client with splice(2), never copied into the proxy (SpliceTunnels).");
         _dnsDuration = _meter.CreateHistogram("proxy_dns_duration_seconds", "s", "Time to resolve a destination host name.", tags: null, durationAdvice);
         _connectDuration = _meter.CreateHistogram("proxy_upstream_connect_duration_seconds", "s", "Time to open the TCP connection to an origin.", tags: null, durationAdvice);
         _sniMismatches = _meter.CreateCounter<long>("proxy_sni_mismatch_total", "{tunnel}", "Tunnels refused because the TLS SNI did not match the CONNECT host.");
@@ -65,6 +68,7 @@ internal sealed class ProxyMetrics : IDisposable
         _tunnelHostMismatches.Add(0);
         _bytesUp.Add(0);
         _bytesDown.Add(0);
+        _bytesSpliced.Add(0);
         foreach (var result in (string[])[SuccessResult, FailureResult])
         {
             _reloads.Add(0, new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("source", FileSource));
@@ -103,6 +107,15 @@ internal sealed class ProxyMetrics : IDisposable
         if (down > 0)
         {
             _bytesDown.Add(down);
+        }
+    }
+
+    /// <summary>Bytes of a tunnel's download, already counted by <see cref="AddBytes"/>, that went through splice(2).</summary>
+    public void AddSplicedBytes(long spliced)
+    {
+        if (spliced > 0)
+        {
+            _bytesSpliced.Add(spliced);
         }
     }
 

@@ -1,5 +1,7 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
+using EgressLab.ProxyInstance.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 
@@ -14,6 +16,8 @@ internal sealed class ClientSink
 {
     private readonly Socket? _socket;
     private readonly PipeWriter _output;
+    private readonly EndPoint? _remote;
+    private readonly EndPoint? _local;
     private volatile bool _closedConnection;
 
     public ClientSink(ConnectionContext connection)
@@ -21,6 +25,8 @@ internal sealed class ClientSink
         ArgumentNullException.ThrowIfNull(connection);
         _socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
         _output = connection.Transport.Output;
+        _remote = connection.RemoteEndPoint;
+        _local = connection.LocalEndPoint;
     }
 
     /// <summary>
@@ -43,6 +49,9 @@ internal sealed class ClientSink
 
     /// <summary>The client's socket when writes go straight to it, for a relay that splices into it; null otherwise.</summary>
     public Socket? Socket => _socket;
+
+    /// <summary>Whether a tunnel to this client splices its downloads under <paramref name="mode"/> (<c>SpliceTunnels</c>).</summary>
+    public bool Splices(SpliceMode mode) => _socket is not null && SplicePipe.IsSupported && mode.AppliesTo(_remote, _local);
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {

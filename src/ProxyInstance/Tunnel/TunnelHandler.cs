@@ -183,9 +183,10 @@ internal sealed partial class TunnelHandler(
             }
 
             var refusal = guard is null ? null : new Func<byte[]>(() => ProxyErrorResponses.RawResponse(guard.Error, target, guard.Detail, settings.Realm));
-            var relay = new TunnelRelay(clientInput, sink, upstream, settings.TunnelIdleTimeout, timeProvider, guard, refusal);
+            var relay = new TunnelRelay(clientInput, sink, upstream, settings.TunnelIdleTimeout, timeProvider, sink.Splices(settings.SpliceTunnels), guard, refusal);
             var outcome = await relay.RunAsync(drained).ConfigureAwait(false);
             metrics.AddBytes(outcome.BytesUp, outcome.BytesDown);
+            metrics.AddSplicedBytes(outcome.BytesSpliced);
             log.BytesUp = outcome.BytesUp;
             log.BytesDown = outcome.BytesDown + Established.Length;
             if (guard is { Error: not ProxyError.None })

@@ -36,13 +36,17 @@ internal readonly record struct RelayResult(long BytesUp, long BytesDown, Tunnel
 /// is ready (reading again at once while reads fill it), so an idle tunnel holds no buffer; the client-to-destination direction sends straight from
 /// Kestrel's pooled input pipe. Nothing is allocated per chunk.
 /// </remarks>
+/// <param name="splice">
+/// Whether bulk downloads go from the destination to the client through a kernel pipe with splice(2), on Linux, when
+/// the client's socket is at hand (<c>SpliceTunnels</c>); otherwise every byte is copied through a pooled buffer.
+/// </param>
 /// <param name="guard">For a plain-text HTTP tunnel, what holds each request to the CONNECT target; null relays every byte.</param>
 /// <param name="refusal">
 /// The response the client gets, after every response the destination sent, when <paramref name="guard"/> stops a request.
 /// </param>
 internal sealed class TunnelRelay(
     PipeReader clientInput, ClientSink clientSink, Socket upstream, TimeSpan idleTimeout, TimeProvider timeProvider,
-    TunnelHttpGuard? guard = null, Func<byte[]>? refusal = null)
+    bool splice = false, TunnelHttpGuard? guard = null, Func<byte[]>? refusal = null)
 {
     private const int BufferSize = 32 * 1024;
 
@@ -187,7 +191,7 @@ internal sealed class TunnelRelay(
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
 
-                if (streaming && clientSink.Socket is { } client && SplicePipe.TryCreate() is { } pipe)
+                if (streaming && splice && clientSink.Socket is { } client && SplicePipe.TryCreate() is { } pipe)
                 {
                     // A bulk transfer: the rest of the burst goes through the kernel, not through this process.
                     using (pipe)

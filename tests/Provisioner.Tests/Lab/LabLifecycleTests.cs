@@ -58,6 +58,12 @@ public sealed class LabLifecycleTests
             Assert.Equal(28, (await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "2", "http://checkip.lab.test/")).ExitCode);
             var proxied = await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "3", "-x", "http://10.10.2.200:3128", "https://www.lab.test/1k", "-o", "/dev/null", "-w", "%{http_code} %{size_download}");
             Assert.Equal("200 1024", proxied.Output.Trim());
+            // A download from another host (namespace) is spliced to the client under the default SpliceTunnels (Auto).
+            var bulk = await lab.RunAsync("lab", "exec", "private-2", "--", "curl", "-s", "-m", "10", "-x", "http://10.10.2.200:3128", "https://www.lab.test/10m", "-o", "/dev/null", "-w", "%{http_code} %{size_download}");
+            Assert.Equal("200 10485760", bulk.Output.Trim());
+            var metrics = await lab.RunAsync("lab", "exec", "proxy", "--", "curl", "-s", "-m", "3", "http://127.0.0.1:9128/metrics");
+            var spliced = metrics.Output.Split('\n').Single(line => line.StartsWith("proxy_bytes_spliced_total", StringComparison.Ordinal));
+            Assert.True(double.Parse(spliced[(spliced.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture) > 1024 * 1024, spliced);
             // The lab's proxy runs the configuration recommended for a proxy that shares its processors: one event loop.
             var proxyConfig = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(lab.StateDirectory, "proxy", "proxy.json"),
                 TestContext.Current.CancellationToken))!;

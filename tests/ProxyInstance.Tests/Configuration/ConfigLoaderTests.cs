@@ -301,6 +301,35 @@ public sealed class ConfigLoaderTests
         Assert.Equal("Proxy:InlineSocketCompletions", error.Path);
     }
 
+    [Theory]
+    [InlineData("\"Auto\"", "Auto")]
+    [InlineData("\"on\"", "On")]
+    [InlineData("true", "On")]
+    [InlineData("\"Off\"", "Off")]
+    [InlineData("false", "Off")]
+    public void Load_SpliceTunnels_ReadsEachSpellingAndTakesEffectOnReload(string json, string expected)
+    {
+        var (defaults, errors) = Load("""{ "Proxy": { "Headers": { "AddVia": false } } }""");
+        var (set, setErrors) = Load($$"""{ "Proxy": { "SpliceTunnels": {{json}} } }""");
+
+        Assert.Empty(errors);
+        Assert.Empty(setErrors);
+        Assert.Equal(SpliceMode.Auto, defaults!.SpliceTunnels);
+        Assert.Equal(Enum.Parse<SpliceMode>(expected), set!.SpliceTunnels);
+        Assert.Empty(defaults.RestartOnlyDifferences(set));
+    }
+
+    [Fact]
+    public void Load_SpliceTunnelsUnknown_IsAnErrorThatNamesTheValues()
+    {
+        var (settings, errors) = Load("""{ "Proxy": { "SpliceTunnels": "sometimes" } }""");
+
+        Assert.Null(settings);
+        var error = Assert.Single(errors);
+        Assert.Equal("Proxy:SpliceTunnels", error.Path);
+        Assert.Equal("'sometimes' is not a valid value; use 'Auto' (splice for clients on other hosts), 'On' (or 'true') or 'Off' (or 'false').", error.Message);
+    }
+
     [Fact]
     public void Load_SocketThreads_IsLeftToTheRuntimeByDefaultAndRestartOnly()
     {

@@ -19,6 +19,7 @@ public sealed class ProxyMetricsTests : IDisposable
 
         Assert.Equal("counter", text.Types["proxy_bytes_up_total"]);
         Assert.Equal("counter", text.Types["proxy_bytes_down_total"]);
+        Assert.Equal("counter", text.Types["proxy_bytes_spliced_total"]);
         Assert.Equal("counter", text.Types["proxy_sni_mismatch_total"]);
         Assert.Equal("counter", text.Types["proxy_tunnel_host_mismatch_total"]);
         Assert.Equal("counter", text.Types["proxy_config_reloads_total"]);
@@ -27,6 +28,7 @@ public sealed class ProxyMetricsTests : IDisposable
         Assert.All(text.Types.Keys, name => Assert.False(string.IsNullOrEmpty(text.Help[name]), $"{name} has no HELP"));
 
         Assert.Equal(0, text.Value("proxy_bytes_up_total"));
+        Assert.Equal(0, text.Value("proxy_bytes_spliced_total"));
         Assert.Equal(0, text.Value("proxy_sni_mismatch_total"));
         Assert.Equal(0, text.Value("proxy_tunnel_host_mismatch_total"));
         Assert.Equal(0, text.Value("proxy_config_reloads_total", ("result", "failure"), ("source", "file")));
@@ -79,6 +81,21 @@ public sealed class ProxyMetricsTests : IDisposable
 
         Assert.Equal(107 + (1L << 40), text.Value("proxy_bytes_up_total"));
         Assert.Equal(2005, text.Value("proxy_bytes_down_total"));
+    }
+
+    [Fact]
+    public async Task AddSplicedBytes_SumsApartFromTheDownloadTotalAndIgnoresNonPositive()
+    {
+        Metrics.AddBytes(0, 5000);
+        Metrics.AddSplicedBytes(4096);
+        Metrics.AddSplicedBytes(0);
+        Metrics.AddSplicedBytes(-1);
+        Metrics.AddSplicedBytes(100);
+
+        var text = await _harness.ScrapeAsync();
+
+        Assert.Equal(4196, text.Value("proxy_bytes_spliced_total"));
+        Assert.Equal(5000, text.Value("proxy_bytes_down_total"));
     }
 
     [Fact]
