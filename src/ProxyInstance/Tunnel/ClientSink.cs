@@ -50,8 +50,11 @@ internal sealed class ClientSink
     /// <summary>The client's socket when writes go straight to it, for a relay that splices into it; null otherwise.</summary>
     public Socket? Socket => _socket;
 
-    /// <summary>Whether a tunnel to this client splices its downloads under <paramref name="mode"/> (<c>SpliceTunnels</c>).</summary>
-    public bool Splices(SpliceMode mode) => _socket is not null && SplicePipe.IsSupported && mode.AppliesTo(_remote, _local);
+    /// <summary>
+    /// Whether <paramref name="mode"/> (<c>SpliceTunnels</c>) lets a tunnel splice its downloads to this client. The relay
+    /// still splices only where it can: with <see cref="Socket"/> at hand, on Linux.
+    /// </summary>
+    public bool Splices(SpliceMode mode) => mode.AppliesTo(_remote, _local);
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
